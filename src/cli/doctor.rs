@@ -1,0 +1,41 @@
+//! `emwheel doctor`: is everything a build needs in place?
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::target;
+use crate::toolchain::Toolchain;
+use crate::ui::{Progress, Ui};
+
+#[derive(Debug, Args)]
+pub(super) struct DoctorArgs {
+    /// An emsdk (or a directory holding emcc) to use instead of the one found.
+    #[arg(long)]
+    emsdk: Option<PathBuf>,
+}
+
+pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
+    let toolchain = Toolchain::find(args.emsdk.as_deref())?;
+    println!(
+        "emcc {} in {} (found through {})",
+        toolchain.version,
+        toolchain.bin_dir.display(),
+        toolchain.origin
+    );
+    let node = which::which("node")
+        .map_err(|_| miette::miette!(help = "install Node.js 18 or newer", "`node` not found"))?;
+    println!("node {}", node.display());
+    let targets = target::list()?;
+    if targets.is_empty() {
+        ui.warn("no target installed: run `emwheel target install 0.29.5`");
+    }
+    for installed in targets {
+        let files = installed.verify()?;
+        println!(
+            "target {}: {} files verified, needs Emscripten {}",
+            installed.info.name, files, installed.info.emscripten_version
+        );
+    }
+    Ok(())
+}

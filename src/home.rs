@@ -1,0 +1,50 @@
+//! Where emwheel keeps what outlives one run: the toolchain, targets, caches.
+
+use std::path::PathBuf;
+
+/// The environment variable that moves emwheel's home.
+pub const HOME_VARIABLE: &str = "EMWHEEL_HOME";
+
+/// emwheel's data directory: `$EMWHEEL_HOME`, else `$XDG_DATA_HOME/emwheel`, else
+/// `~/.local/share/emwheel`. `scripts/setup` uses the same rule, so a toolchain it installed
+/// is found with nothing to export.
+pub fn home() -> PathBuf {
+    if let Some(home) = non_empty_var(HOME_VARIABLE) {
+        return PathBuf::from(home);
+    }
+    let data = non_empty_var("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| user_home().join(".local/share"));
+    data.join("emwheel")
+}
+
+/// The user's home directory (`$HOME`, falling back to `/root` when unset, as in CI shells).
+pub fn user_home() -> PathBuf {
+    non_empty_var("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// Installed cross-build environments.
+pub fn targets_dir() -> PathBuf {
+    home().join("targets")
+}
+
+/// The toolchain `scripts/setup` installs.
+pub fn toolchain_dir() -> PathBuf {
+    home().join("toolchain")
+}
+
+/// Downloaded sources, one directory per sha256.
+pub fn sources_dir() -> PathBuf {
+    home().join("sources")
+}
+
+/// Host virtual environments with build requirements, one per requirement set.
+pub fn build_envs_dir() -> PathBuf {
+    home().join("build-envs")
+}
+
+fn non_empty_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}

@@ -1,0 +1,13 @@
+//! emwheel: cross-compiles Python packages into wasm32-emscripten wheels for Pyodide.
+//!
+//! The core (`recipe`, `target`, `build`, `wheel`, `runtime`) knows nothing of the terminal:
+//! it reports progress through [`ui::Progress`], which the command line implements.
+
+pub mod archive;
+pub mod cli;
+pub mod hash;
+pub mod home;
+pub mod process;
+pub mod target;
+pub mod toolchain;
+pub mod ui;

@@ -1,0 +1,234 @@
+//! The one door through which every external program (emcc, python, pip, node, patch, sh) runs.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How many lines of a failed command's output an error shows.
+const TAIL_LINES: usize = 40;
+
+/// A command with an explicit environment: nothing leaks from the parent but what it names.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: PathBuf,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    inherit_env: bool,
+    dir: Option<PathBuf>,
+}
+
+/// What a finished command printed, and how long it took.
+#[derive(Debug)]
+pub struct Finished {
+    /// stdout and stderr interleaved, as they arrived.
+    pub output: String,
+    /// Wall-clock time the command ran.
+    pub elapsed: Duration,
+}
+
+/// A command that could not start, or exited non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum CmdError {
+    /// The program could not be started at all.
+    #[error("could not run `{command}`")]
+    Spawn {
+        /// The quoted command line.
+        command: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The program ran and failed.
+    #[error("`{command}` failed ({status})\n{tail}")]
+    Failed {
+        /// The quoted command line.
+        command: String,
+        /// The exit status, rendered.
+        status: String,
+        /// The last lines of its output.
+        tail: String,
+        /// The whole output.
+        output: String,
+    },
+}
+
+impl Cmd {
+    /// A command that starts with an empty environment.
+    pub fn new(program: impl Into<PathBuf>) -> Self {
+        Cmd {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            inherit_env: false,
+            dir: None,
+        }
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Adds several arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets one environment variable.
+    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Sets several environment variables.
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        self.env
+            .extend(vars.into_iter().map(|(k, v)| (k.into(), v.into())));
+        self
+    }
+
+    /// Keeps the parent's environment (for user-facing tools such as pip and npm, whose
+    /// configuration — index URLs, proxies, certificates — lives in the environment).
+    pub fn inherit_env(mut self) -> Self {
+        self.inherit_env = true;
+        self
+    }
+
+    /// Runs in this directory.
+    pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    fn expression(&self) -> duct::Expression {
+        let mut expression = duct::cmd(&self.program, &self.args)
+            .stdin_null()
+            .stderr_to_stdout()
+            .stdout_capture()
+            .unchecked();
+        if !self.inherit_env {
+            expression = expression.full_env(self.env.iter().cloned());
+        } else {
+            for (key, value) in &self.env {
+                expression = expression.env(key, value);
+            }
+        }
+        if let Some(dir) = &self.dir {
+            expression = expression.dir(dir);
+        }
+        expression
+    }
+
+    /// Runs to completion, capturing stdout and stderr together; a non-zero exit is an error.
+    pub fn run(&self) -> Result<Finished, CmdError> {
+        let start = Instant::now();
+        let result = self.expression().run().map_err(|source| CmdError::Spawn {
+            command: self.to_string(),
+            source,
+        })?;
+        let output = String::from_utf8_lossy(&result.stdout).into_owned();
+        if !result.status.success() {
+            return Err(CmdError::Failed {
+                command: self.to_string(),
+                status: result.status.to_string(),
+                tail: tail(&output, TAIL_LINES),
+                output,
+            });
+        }
+        Ok(Finished {
+            output,
+            elapsed: start.elapsed(),
+        })
+    }
+
+    /// Runs like [`Cmd::run`] and appends the command line and its output to a log.
+    pub fn run_logged(&self, log: &mut impl Write) -> Result<Finished, CmdError> {
+        let result = self.run();
+        let (output, elapsed) = match &result {
+            Ok(finished) => (finished.output.as_str(), Some(finished.elapsed)),
+            Err(CmdError::Failed { output, .. }) => (output.as_str(), None),
+            Err(CmdError::Spawn { .. }) => ("", None),
+        };
+        // A log write failure must not hide the command's own result.
+        let _ = writeln!(log, "$ {self}\n{output}");
+        if let Some(elapsed) = elapsed {
+            let _ = writeln!(log, "# took {:.2}s", elapsed.as_secs_f64());
+        }
+        result
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// The command line, shell-quoted so it can be pasted into a terminal.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let words = std::iter::once(self.program.as_os_str())
+            .chain(self.args.iter().map(OsString::as_os_str))
+            .map(|word| shell_quote(&word.to_string_lossy()));
+        write!(f, "{}", words.collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// Quotes one word for a POSIX shell, leaving plain words as they are.
+pub fn shell_quote(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// The last `lines` lines of `text`.
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_words_with_spaces() {
+        let cmd = Cmd::new("emcc").args(["-c", "my file.c", "-DX=1"]);
+        assert_eq!(cmd.to_string(), "emcc -c 'my file.c' -DX=1");
+    }
+
+    #[test]
+    fn environment_is_not_inherited() {
+        std::env::set_var("EMWHEEL_TEST_LEAK", "1");
+        let finished = Cmd::new("/usr/bin/env").run().unwrap();
+        assert!(!finished.output.contains("EMWHEEL_TEST_LEAK"));
+        let finished = Cmd::new("/usr/bin/env").env("ONLY", "this").run().unwrap();
+        assert_eq!(finished.output.trim(), "ONLY=this");
+    }
+
+    #[test]
+    fn failure_carries_status_and_tail() {
+        let script = "for i in $(seq 1 100); do echo line$i; done; exit 3";
+        let error = Cmd::new("/bin/sh").args(["-c", script]).run().unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("exit status: 3"), "{message}");
+        assert!(message.contains("line100"));
+        assert!(!message.contains("line60\n"));
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let error = Cmd::new("/nonexistent/emcc").run().unwrap_err();
+        assert!(matches!(error, CmdError::Spawn { .. }));
+    }
+}

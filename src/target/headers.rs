@@ -1,0 +1,114 @@
+//! The target's `include/pythonX.Y`: CPython headers of the same `X.Y` with `pyconfig.h`
+//! rewritten for wasm32 from the target's sysconfig.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::sysconfig::BuildTimeVars;
+use super::TargetError;
+
+/// Copies `source` (a host `include/pythonX.Y`) to `dest` and rewrites its `pyconfig.h`.
+pub fn assemble(source: &Path, vars: &BuildTimeVars, dest: &Path) -> Result<(), TargetError> {
+    let template = source.join("pyconfig.h");
+    if !template.is_file() {
+        return Err(TargetError::Invalid {
+            message: format!("`{}` has no pyconfig.h", source.display()),
+            help: "pass `--headers` with a CPython `include/pythonX.Y` directory".to_string(),
+        });
+    }
+    copy_tree(source, dest)?;
+    let rewritten = rewrite_pyconfig(&fs_err::read_to_string(&template)?, vars);
+    fs_err::write(dest.join("pyconfig.h"), rewritten)?;
+    Ok(())
+}
+
+fn copy_tree(source: &Path, dest: &Path) -> Result<(), TargetError> {
+    for entry in walkdir::WalkDir::new(source).follow_links(true) {
+        let entry = entry.map_err(std::io::Error::from)?;
+        let relative = entry
+            .path()
+            .strip_prefix(source)
+            .expect("walkdir stays below its root");
+        let target = dest.join(relative);
+        if entry.file_type().is_dir() {
+            fs_err::create_dir_all(&target)?;
+        } else {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites every `#define NAME …` / `/* #undef NAME */` line whose NAME sysconfig records.
+/// sysconfig keeps only names that start with a capital letter and stores `#undef` as 0, so
+/// 0 means undefined unless the template itself defines the name as 0; every other line
+/// (feature macros such as `_GNU_SOURCE`) stays as the host had it.
+pub fn rewrite_pyconfig(template: &str, vars: &BuildTimeVars) -> String {
+    let mut out = String::with_capacity(template.len());
+    for line in template.lines() {
+        out.push_str(&rewrite_line(line, vars));
+        out.push('\n');
+    }
+    out
+}
+
+fn rewrite_line(line: &str, vars: &BuildTimeVars) -> String {
+    let Some((name, template_value)) = parse_define(line) else {
+        return line.to_string();
+    };
+    let Some(value) = vars.get(name) else {
+        return line.to_string();
+    };
+    let rendered = match value {
+        Value::Number(number) => number.to_string(),
+        Value::String(text) => text.clone(),
+        _ => return line.to_string(),
+    };
+    if rendered == "0" && template_value != Some("0") {
+        format!("/* #undef {name} */")
+    } else {
+        format!("#define {name} {rendered}")
+    }
+}
+
+/// `#define NAME VALUE` → (NAME, Some(VALUE)); `/* #undef NAME */` → (NAME, None).
+fn parse_define(line: &str) -> Option<(&str, Option<&str>)> {
+    let trimmed = line.trim();
+    if let Some(rest) = trimmed.strip_prefix("#define ") {
+        let mut parts = rest.trim().splitn(2, char::is_whitespace);
+        let name = parts.next()?;
+        return Some((name, Some(parts.next().unwrap_or("").trim())));
+    }
+    let rest = trimmed.strip_prefix("/* #undef ")?.strip_suffix("*/")?;
+    Some((rest.trim(), None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars() -> BuildTimeVars {
+        serde_json::from_value(json!({
+            "SIZEOF_VOID_P": 4, "SIZEOF_LONG": 4, "HAVE_FORK": 0, "HAVE_DLOPEN": 1,
+            "HAVE_ALLOCA_H": 1, "RETSIGTYPE": "void", "PY_SUPPORT_TIER": 0,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn rewrites_sizes_and_undefines_zeros() {
+        let template = "#define SIZEOF_VOID_P 8\n#define SIZEOF_LONG 8\n#define HAVE_FORK 1\n\
+/* #undef HAVE_ALLOCA_H */\n#define _GNU_SOURCE 1\n#define PY_SUPPORT_TIER 0\n#define RETSIGTYPE void\n";
+        let expected = "#define SIZEOF_VOID_P 4\n#define SIZEOF_LONG 4\n/* #undef HAVE_FORK */\n\
+#define HAVE_ALLOCA_H 1\n#define _GNU_SOURCE 1\n#define PY_SUPPORT_TIER 0\n#define RETSIGTYPE void\n";
+        assert_eq!(rewrite_pyconfig(template, &vars()), expected);
+    }
+
+    #[test]
+    fn unknown_names_and_other_lines_stay() {
+        let template = "#ifndef Py_PYCONFIG_H\n#define HAVE_SOMETHING_NEW 1\n#endif\n";
+        assert_eq!(rewrite_pyconfig(template, &vars()), template);
+    }
+}

@@ -1,0 +1,363 @@
+//! Assembling a target from a Pyodide distribution: the npm registry's `pyodide` package
+//! (through the `npm` client, so the user's registry configuration applies), a local
+//! directory, or an npm tarball.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::hostpython::HostPython;
+use super::{
+    headers, include_dir, platform_tag, python_xy, sysconfig, Target, TargetError, TargetInfo,
+};
+use crate::process::Cmd;
+
+/// Where a Pyodide distribution comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InstallSource {
+    /// A version of the npm registry's `pyodide` package.
+    Npm(String),
+    /// An unpacked distribution directory (holding `pyodide-lock.json`).
+    Dir(PathBuf),
+    /// An npm tarball (`pyodide-X.Y.Z.tgz`).
+    Tarball(PathBuf),
+}
+
+impl InstallSource {
+    /// A path that exists is a directory or tarball; anything else is an npm version.
+    pub fn parse(text: &str) -> Self {
+        let path = Path::new(text);
+        if path.is_dir() {
+            InstallSource::Dir(path.to_path_buf())
+        } else if path.is_file() {
+            InstallSource::Tarball(path.to_path_buf())
+        } else {
+            InstallSource::Npm(text.to_string())
+        }
+    }
+}
+
+/// Choices for `emwheel target install`.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// The host interpreter that runs build backends (default: found by X.Y).
+    pub host_python: Option<PathBuf>,
+    /// A CPython `include/pythonX.Y` to use instead of the host interpreter's.
+    pub headers: Option<PathBuf>,
+    /// Replace an installed target of the same name.
+    pub force: bool,
+}
+
+/// The lockfile's `info`, which names the Python, platform and ABI.
+struct LockInfo {
+    python: String,
+    platform: String,
+    abi_version: String,
+}
+
+/// Installs a target and returns it. An installed target of the same name is kept unless
+/// `force`: installing is idempotent. The target is assembled in a staging directory and
+/// renamed into place, so an interrupted install leaves nothing half-made.
+pub fn install(source: &InstallSource, options: &InstallOptions) -> Result<Target, TargetError> {
+    let targets_dir = crate::home::targets_dir();
+    fs_err::create_dir_all(&targets_dir)?;
+    if let InstallSource::Npm(version) = source {
+        let existing = targets_dir.join(version);
+        if existing.join("target.json").is_file() && !options.force {
+            return Target::open(&existing);
+        }
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(".install-")
+        .tempdir_in(&targets_dir)?;
+    let runtime = staging.path().join("runtime");
+    fs_err::create_dir_all(&runtime)?;
+    let name = fetch_runtime(source, staging.path(), &runtime)?;
+    let final_dir = targets_dir.join(&name);
+    if final_dir.join("target.json").is_file() && !options.force {
+        return Target::open(&final_dir);
+    }
+    let info = assemble(&name, staging.path(), &final_dir, options)?;
+    write_json(&staging.path().join("target.json"), &info)?;
+    if final_dir.exists() {
+        fs_err::remove_dir_all(&final_dir)?;
+    }
+    fs_err::rename(staging.keep(), &final_dir)?;
+    Target::open(&final_dir)
+}
+
+/// Puts the distribution's files into `runtime` and returns the target's name (its version).
+fn fetch_runtime(
+    source: &InstallSource,
+    staging: &Path,
+    runtime: &Path,
+) -> Result<String, TargetError> {
+    match source {
+        InstallSource::Npm(version) => {
+            let tarball = npm_pack(version, staging)?;
+            unpack_npm_tarball(&tarball, staging, runtime)?;
+        }
+        InstallSource::Tarball(tarball) => unpack_npm_tarball(tarball, staging, runtime)?,
+        InstallSource::Dir(dir) => copy_files(dir, runtime)?,
+    }
+    package_version(runtime)
+}
+
+/// `npm pack` checks the tarball against the registry's integrity hash as it downloads.
+fn npm_pack(version: &str, staging: &Path) -> Result<PathBuf, TargetError> {
+    let npm = which::which("npm").map_err(|_| TargetError::Invalid {
+        message: "`npm` not found".to_string(),
+        help: "install Node.js and npm (`scripts/setup` does)".to_string(),
+    })?;
+    let finished = Cmd::new(npm)
+        .args(["pack", "--silent", &format!("pyodide@{version}")])
+        .inherit_env()
+        .dir(staging)
+        .run()?;
+    let file = finished.output.lines().last().unwrap_or_default().trim();
+    Ok(staging.join(file))
+}
+
+fn unpack_npm_tarball(tarball: &Path, staging: &Path, runtime: &Path) -> Result<(), TargetError> {
+    let unpacked = staging.join("unpacked");
+    fs_err::create_dir_all(&unpacked)?;
+    crate::archive::unpack(tarball, &unpacked).map_err(|error| TargetError::Invalid {
+        message: error.to_string(),
+        help: "pass a `pyodide-X.Y.Z.tgz` from `npm pack pyodide@X.Y.Z`".to_string(),
+    })?;
+    copy_files(&unpacked.join("package"), runtime)?;
+    fs_err::remove_dir_all(&unpacked)?;
+    if tarball.starts_with(staging) {
+        fs_err::remove_file(tarball)?;
+    }
+    Ok(())
+}
+
+/// Copies the regular files at the top of a distribution directory.
+fn copy_files(from: &Path, to: &Path) -> Result<(), TargetError> {
+    if !from.join("pyodide-lock.json").is_file() {
+        return Err(TargetError::Invalid {
+            message: format!("`{}` has no pyodide-lock.json", from.display()),
+            help: "pass a Pyodide distribution directory, an npm tarball, or a version".to_string(),
+        });
+    }
+    for entry in fs_err::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            fs_err::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+fn package_version(runtime: &Path) -> Result<String, TargetError> {
+    let package = read_json(&runtime.join("package.json"))?;
+    package["version"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| TargetError::Invalid {
+            message: format!(
+                "`{}` has no version",
+                runtime.join("package.json").display()
+            ),
+            help: "pass a complete Pyodide distribution".to_string(),
+        })
+}
+
+fn assemble(
+    name: &str,
+    staging: &Path,
+    final_dir: &Path,
+    options: &InstallOptions,
+) -> Result<TargetInfo, TargetError> {
+    let runtime = staging.join("runtime");
+    let lock = read_json(&runtime.join("pyodide-lock.json"))?;
+    let info = lock_info(&lock, &runtime)?;
+    let xy = python_xy(&info.python);
+    let host = HostPython::find(&xy, options.host_python.as_deref())?;
+    let sysconfigdata = extract_sysconfigdata(&runtime, &staging.join("sysconfig"))?;
+    // Paths inside the sysconfigdata are evaluated against where the target will live.
+    let vars = sysconfig::read(&host.path, &sysconfigdata, final_dir)?;
+    let headers_from = options
+        .headers
+        .clone()
+        .unwrap_or_else(|| host.include.clone());
+    headers::assemble(&headers_from, &vars, &include_dir(staging, &info.python))?;
+    let micropip_wheels = fetch_micropip(&lock, &host, staging)?;
+    let cflags = sysconfig::string(&vars, "CFLAGS")?;
+    Ok(TargetInfo {
+        format_version: super::FORMAT_VERSION,
+        name: name.to_string(),
+        python_version: info.python.clone(),
+        emscripten_version: info
+            .platform
+            .trim_start_matches("emscripten_")
+            .replace('_', "."),
+        platform_tag: platform_tag(&info.abi_version, &info.platform),
+        abi_version: info.abi_version,
+        platform: info.platform,
+        ext_suffix: sysconfig::string(&vars, "EXT_SUFFIX")?,
+        cflags: sysconfig::side_module_cflags(&cflags),
+        ldflags: sysconfig::side_module_ldflags(&cflags),
+        host_python: host.path,
+        host_include: host.include,
+        headers_from,
+        micropip_wheels,
+        files: hash_tree(staging)?,
+    })
+}
+
+fn lock_info(lock: &Value, runtime: &Path) -> Result<LockInfo, TargetError> {
+    let field = |key: &str| {
+        lock["info"][key]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| TargetError::Invalid {
+                message: format!(
+                    "`{}` has no `info.{key}`",
+                    runtime.join("pyodide-lock.json").display()
+                ),
+                help: "pass a Pyodide distribution whose lockfile is complete".to_string(),
+            })
+    };
+    Ok(LockInfo {
+        python: field("python")?,
+        platform: field("platform")?,
+        abi_version: field("abi_version").unwrap_or_default(),
+    })
+}
+
+fn extract_sysconfigdata(runtime: &Path, dest: &Path) -> Result<PathBuf, TargetError> {
+    let stdlib = runtime.join("python_stdlib.zip");
+    let file_name = format!("{}.py", super::SYSCONFIGDATA_NAME);
+    let invalid = |why: String| TargetError::Invalid {
+        message: format!("`{}`: {why}", stdlib.display()),
+        help: "pass a complete Pyodide distribution".to_string(),
+    };
+    let file = fs_err::File::open(&stdlib)?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| invalid(e.to_string()))?;
+    let mut entry = zip
+        .by_name(&file_name)
+        .map_err(|_| invalid(format!("no `{file_name}` inside")))?;
+    fs_err::create_dir_all(dest)?;
+    let path = dest.join(&file_name);
+    std::io::copy(&mut entry, &mut fs_err::File::create(&path)?)?;
+    Ok(path)
+}
+
+/// sha256 of the PyPI wheels of micropip (and what it needs) that emwheel knows. Pyodide's
+/// lockfile hashes its own rebuild of micropip, whose bytes differ from PyPI's, so the
+/// lockfile cannot vouch for what pip downloads; this table does.
+const KNOWN_WHEELS: &[(&str, &str)] = &[
+    (
+        "micropip-0.11.1-py3-none-any.whl",
+        "768de165adb8e66906039d8fec4127a57f522dfdf8e6fbff877a4616941ecfd3",
+    ),
+    (
+        "micropip-0.9.0-py3-none-any.whl",
+        "babcf68c1849e229aa887564bc5f2de50273c3212e73c9aff8e3e6e80f2b6a23",
+    ),
+    (
+        "packaging-24.2-py3-none-any.whl",
+        "09abb1bccd265c01f4a3aa3f7a7db064b36514d2cba19a2f694fe6150451a759",
+    ),
+];
+
+/// Downloads micropip and what it depends on at the versions the lockfile names: the npm
+/// package does not ship micropip. Each wheel is checked against [`KNOWN_WHEELS`].
+fn fetch_micropip(
+    lock: &Value,
+    host: &HostPython,
+    staging: &Path,
+) -> Result<Vec<PathBuf>, TargetError> {
+    let packages = staging.join("packages");
+    fs_err::create_dir_all(&packages)?;
+    let depends = lock["packages"]["micropip"]["depends"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names = std::iter::once("micropip").chain(depends.iter().filter_map(Value::as_str));
+    let mut wheels = Vec::new();
+    for name in names {
+        let Some(version) = lock["packages"][name]["version"].as_str() else {
+            return Err(TargetError::Invalid {
+                message: format!("the target's pyodide-lock.json has no version for `{name}`"),
+                help: "pass a Pyodide distribution whose lockfile lists micropip".to_string(),
+            });
+        };
+        wheels.push(download_wheel(host, name, version, &packages)?);
+    }
+    Ok(wheels)
+}
+
+fn download_wheel(
+    host: &HostPython,
+    name: &str,
+    version: &str,
+    dest: &Path,
+) -> Result<PathBuf, TargetError> {
+    Cmd::new(&host.path)
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            "--dest",
+        ])
+        .arg(dest)
+        .arg(format!("{name}=={version}"))
+        .inherit_env()
+        .run()?;
+    let file_name = format!("{name}-{version}-py3-none-any.whl");
+    let path = dest.join(&file_name);
+    let Some((_, expected)) = KNOWN_WHEELS.iter().find(|(known, _)| *known == file_name) else {
+        return Err(TargetError::Invalid {
+            message: format!("emwheel has no pinned sha256 for `{file_name}`"),
+            help: "this Pyodide needs a micropip emwheel does not know yet; upgrade emwheel"
+                .to_string(),
+        });
+    };
+    let actual = crate::hash::sha256_file(&path)?;
+    if actual != *expected {
+        return Err(TargetError::Invalid {
+            message: format!(
+                "`{}` has sha256 {actual}, expected {expected}",
+                path.display()
+            ),
+            help: "your package index served different bytes; check its configuration".to_string(),
+        });
+    }
+    Ok(PathBuf::from("packages").join(file_name))
+}
+
+fn hash_tree(root: &Path) -> Result<BTreeMap<String, String>, TargetError> {
+    let mut files = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(std::io::Error::from)?;
+        if entry.file_type().is_file() {
+            let relative = entry.path().strip_prefix(root).expect("below root");
+            files.insert(
+                relative.to_string_lossy().into_owned(),
+                crate::hash::sha256_file(entry.path())?,
+            );
+        }
+    }
+    Ok(files)
+}
+
+fn read_json(path: &Path) -> Result<Value, TargetError> {
+    let text = fs_err::read_to_string(path)?;
+    serde_json::from_str(&text).map_err(|source| TargetError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_json(path: &Path, info: &TargetInfo) -> Result<(), TargetError> {
+    let text = serde_json::to_string_pretty(info).expect("target info serializes");
+    fs_err::write(path, text + "\n")?;
+    Ok(())
+}
