@@ -4,10 +4,14 @@
 //! it reports progress through [`ui::Progress`], which the command line implements.
 
 pub mod archive;
+pub mod build;
 pub mod cli;
 pub mod hash;
 pub mod home;
 pub mod process;
+pub mod recipe;
+pub mod runtime;
 pub mod target;
 pub mod toolchain;
 pub mod ui;
+pub mod wheel;

@@ -155,7 +155,7 @@ impl Cmd {
     }
 
     /// Runs like [`Cmd::run`] and appends the command line and its output to a log.
-    pub fn run_logged(&self, log: &mut impl Write) -> Result<Finished, CmdError> {
+    pub fn run_logged(&self, log: &mut dyn Write) -> Result<Finished, CmdError> {
         let result = self.run();
         let (output, elapsed) = match &result {
             Ok(finished) => (finished.output.as_str(), Some(finished.elapsed)),

@@ -1,13 +1,17 @@
 //! The command line: clap types and one file per subcommand, glue only.
 
+mod build;
 mod doctor;
 mod target;
+mod test;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use crate::ui::Ui;
+use crate::target::Target;
+use crate::toolchain::{Toolchain, ALLOW_MISMATCH_VARIABLE};
+use crate::ui::{Progress, Ui};
 
 /// Cross-compile Python packages into wasm32-emscripten wheels for Pyodide.
 #[derive(Debug, Parser)]
@@ -30,6 +34,49 @@ enum Command {
     /// Install, list and inspect cross-build targets (Pyodide versions).
     #[command(subcommand)]
     Target(target::TargetCommand),
+    /// Build a recipe or a Python project into a wasm32-emscripten wheel.
+    Build(build::BuildArgs),
+    /// Install wheels in Pyodide under Node.js and run their test imports.
+    Test(test::TestArgs),
+}
+
+/// Which target to build for, and with which emcc.
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The target (a Pyodide version) to build for; default: the newest installed.
+    #[arg(long)]
+    target: Option<String>,
+    /// An emsdk directory (or a directory holding emcc) to use instead of the one found.
+    #[arg(long)]
+    emsdk: Option<std::path::PathBuf>,
+    /// Build even though emcc is not the target's Emscripten version (the wheels may not load).
+    #[arg(long, env = ALLOW_MISMATCH_VARIABLE, value_parser = clap::builder::FalseyValueParser::new())]
+    allow_emcc_mismatch: bool,
+}
+
+impl TargetArgs {
+    /// The chosen target.
+    fn target(&self) -> miette::Result<Target> {
+        Ok(crate::target::resolve(self.target.as_deref())?)
+    }
+
+    /// The chosen target and an emcc that matches it (or a visible warning when allowed).
+    fn resolve(&self, ui: &Ui) -> miette::Result<(Target, Toolchain)> {
+        let target = self.target()?;
+        let toolchain = Toolchain::find(self.emsdk.as_deref())?;
+        let required = target.emscripten_version().ok_or_else(|| {
+            miette::miette!(
+                "target `{}` records no Emscripten version",
+                target.info.name
+            )
+        })?;
+        if let Some(mismatch) = toolchain.check_version(required, self.allow_emcc_mismatch)? {
+            ui.warn(&format!(
+                "{mismatch}; building anyway because the mismatch was allowed"
+            ));
+        }
+        Ok((target, toolchain))
+    }
 }
 
 /// Parses the command line, runs it, and maps the outcome to an exit code: 0 ok, 1 a user or
@@ -40,6 +87,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
+        Command::Build(args) => build::run(args, &ui),
+        Command::Test(args) => test::run(args, &ui),
     };
     ui.finish();
     match result {

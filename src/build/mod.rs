@@ -1,0 +1,392 @@
+//! Building one package end to end: its source fetched and patched in a sandboxed build
+//! directory, its PEP 517 backend run by a host venv against the target's sysconfig with the
+//! compiler wrapper on PATH, and the wheel repaired for the target.
+
+mod env;
+mod package;
+mod pyproject;
+mod sandbox;
+mod source;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub use package::Package;
+pub use source::SourceSpec;
+
+use env::BuildEnv;
+use pyproject::BuildSystem;
+use sandbox::{PackageVars, Sandbox};
+
+use crate::process::{Cmd, CmdError};
+use crate::target::Target;
+use crate::toolchain::wrapper::{self, WrapperConfig};
+use crate::toolchain::Toolchain;
+use crate::ui::Progress;
+use crate::wheel::{self, TargetTags};
+
+/// The timestamp outputs carry when `SOURCE_DATE_EPOCH` is not set: 1980-01-01, the
+/// earliest a zip entry can hold, so that builds are reproducible by default.
+pub const DEFAULT_SOURCE_DATE_EPOCH: u64 = 315_532_800;
+
+/// Errors building a package.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum BuildError {
+    /// A step failed; the build directory was kept for inspection.
+    #[error("building `{package}` failed; build directory kept at `{}`", build_dir.display())]
+    #[diagnostic(help("{help}"))]
+    Failed {
+        /// The package.
+        package: String,
+        /// The kept build directory (its `build.log` has every command's output).
+        build_dir: PathBuf,
+        /// A hint drawn from the log, or where to read it.
+        help: String,
+        /// What failed.
+        #[source]
+        source: Box<BuildError>,
+    },
+    /// A downloaded or local archive does not have the expected digest.
+    #[error("`{}` has sha256 {actual}, but the recipe says {expected}", file.display())]
+    #[diagnostic(help("if the new source is trusted, set `sha256 = \"{actual}\"` in the recipe"))]
+    Sha256Mismatch {
+        /// The file checked.
+        file: PathBuf,
+        /// The recipe's digest.
+        expected: String,
+        /// The file's digest.
+        actual: String,
+    },
+    /// A download produced no single file.
+    #[error("the download produced no single source file")]
+    NothingDownloaded,
+    /// A patch did not apply.
+    #[error("patch `{}` does not apply", patch.display())]
+    Patch {
+        /// The patch file.
+        patch: PathBuf,
+        /// patch's complaint (it names the failed hunk).
+        #[source]
+        source: Box<CmdError>,
+    },
+    /// A tool the build needs is missing.
+    #[error("`{0}` not found on PATH")]
+    Tool(&'static str),
+    /// `pyproject.toml` is malformed.
+    #[error("`{}` is not valid: {message}", path.display())]
+    PyProject {
+        /// The file.
+        path: PathBuf,
+        /// The parser's complaint.
+        message: String,
+    },
+    /// The backend produced a pure wheel from a source with C sources.
+    #[error(
+        "the build produced the pure-Python wheel `{wheel}`, but the source has C/C++/Cython files"
+    )]
+    #[diagnostic(help("the extension most likely failed to build and the package fell back to pure Python; read the build log. If the package is meant to be pure, set `pure = true` in `[build]`"))]
+    PureFromNative {
+        /// The wheel's file name.
+        wheel: String,
+    },
+    /// The backend did not say which wheel it wrote.
+    #[error("the build backend reported no wheel: `{0}`")]
+    NoWheel(String),
+    /// A command failed.
+    #[error(transparent)]
+    Command(#[from] CmdError),
+    /// The wheel could not be repaired or written.
+    #[error(transparent)]
+    Wheel(#[from] crate::wheel::WheelError),
+    /// A source archive was refused.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a build needs besides the package.
+pub struct BuildContext<'a> {
+    /// The cross-build environment.
+    pub target: &'a Target,
+    /// The emcc to use.
+    pub toolchain: &'a Toolchain,
+    /// Where the wheel goes.
+    pub out_dir: PathBuf,
+    /// Timestamp for every output entry.
+    pub source_date_epoch: u64,
+}
+
+/// A finished build.
+#[derive(Debug, Clone)]
+pub struct BuiltWheel {
+    /// The wheel in the output directory.
+    pub path: PathBuf,
+    /// Wall time of the whole build.
+    pub seconds: f64,
+    /// Compiler calls the wrapper ran, and their total time.
+    pub compiler: wrapper::CallSummary,
+}
+
+/// Builds one package into a wheel in `context.out_dir`. On failure the build directory is
+/// kept and the error names it, the failing command and the tail of its output.
+pub fn build(
+    package: &Package,
+    context: &BuildContext,
+    progress: &dyn Progress,
+) -> Result<BuiltWheel, BuildError> {
+    let start = Instant::now();
+    let sandbox = Sandbox::new(&package.name)?;
+    let mut log = fs_err::File::create(sandbox.log_path())?;
+    match run_steps(package, context, &sandbox, &mut log, progress) {
+        Ok(path) => Ok(BuiltWheel {
+            path,
+            seconds: start.elapsed().as_secs_f64(),
+            compiler: wrapper::summarize_log(&sandbox.compiler_log_path()),
+        }),
+        Err(error) => {
+            let help = diagnose(&error)
+                .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
+            Err(BuildError::Failed {
+                package: package.name.clone(),
+                build_dir: sandbox.keep(),
+                help,
+                source: Box::new(error),
+            })
+        }
+    }
+}
+
+fn run_steps(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    log: &mut fs_err::File,
+    progress: &dyn Progress,
+) -> Result<PathBuf, BuildError> {
+    let target = context.target;
+    progress.phase(&package.name, "fetch");
+    let fetched = source::fetch(&package.source, &target.info.host_python, log)?;
+    let source_dir = sandbox.source_dir();
+    source::prepare(
+        &fetched,
+        &source_dir,
+        &sandbox.path().join("unpack"),
+        package.extract_dir.as_deref(),
+    )?;
+    source::apply_patches(&source_dir, &package.patches, log)?;
+    source::copy_extras(&source_dir, &package.extras)?;
+
+    progress.phase(&package.name, "build environment");
+    let build_system = BuildSystem::read(&source_dir)?;
+    let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
+    sandbox.install_wrapper(&wrapper_config(package, context, sandbox))?;
+    let vars = PackageVars {
+        version: package.version.clone(),
+        source_date_epoch: context.source_date_epoch,
+    };
+    let environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
+    if let Some(script) = &package.script {
+        progress.phase(&package.name, "script");
+        run_script(script, &source_dir, &environment, log)?;
+    }
+
+    progress.phase(&package.name, "build");
+    let backend = Backend {
+        system: &build_system,
+        sandbox,
+        environment: &environment,
+        config: &package.config_settings(),
+    };
+    let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
+    let built = backend.build_wheel(&build_env, log)?;
+
+    progress.phase(&package.name, "wheel");
+    finish_wheel(package, context, sandbox, &built, &environment, log)
+}
+
+/// Runs a recipe's bash script with the build's environment.
+fn run_script(
+    script: &str,
+    dir: &Path,
+    environment: &[(String, String)],
+    log: &mut dyn Write,
+) -> Result<(), BuildError> {
+    Cmd::new("/bin/bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .envs(environment.iter().cloned())
+        .dir(dir)
+        .run_logged(log)?;
+    Ok(())
+}
+
+fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) -> WrapperConfig {
+    let info = &context.target.info;
+    let with = |base: &[String], extra: &[String]| base.iter().chain(extra).cloned().collect();
+    WrapperConfig {
+        emscripten_bin: context.toolchain.bin_dir.clone(),
+        target_include: context.target.include_dir(),
+        host_include_dirs: vec![info.host_include.clone()],
+        cflags: with(&info.cflags, &package.cflags),
+        cxxflags: package.cxxflags.clone(),
+        ldflags: with(&info.ldflags, &package.ldflags),
+        exports: package.exports.clone(),
+        work_dir: sandbox.path().join("exports"),
+        log_file: Some(sandbox.compiler_log_path()),
+        llvm_nm: which::which("llvm-nm-19")
+            .ok()
+            .or_else(|| which::which("llvm-nm").ok()),
+    }
+}
+
+/// The PEP 517 hooks, run by the template driver in the build's environment.
+struct Backend<'a> {
+    system: &'a BuildSystem,
+    sandbox: &'a Sandbox,
+    environment: &'a [(String, String)],
+    config: &'a BTreeMap<String, String>,
+}
+
+/// The driver that calls a backend's hooks.
+const DRIVER: &str = include_str!("../../templates/pep517_backend.py");
+
+impl Backend<'_> {
+    fn hook(
+        &self,
+        build_env: &BuildEnv,
+        hook: &str,
+        log: &mut dyn Write,
+    ) -> Result<serde_json::Value, BuildError> {
+        let driver = self.sandbox.path().join("pep517_backend.py");
+        if !driver.is_file() {
+            fs_err::write(&driver, DRIVER)?;
+        }
+        let finished = Cmd::new(build_env.python())
+            .arg(&driver)
+            .arg(hook)
+            .arg(self.sandbox.source_dir())
+            .arg(self.sandbox.dist_dir())
+            .arg(serde_json::to_string(self.config).expect("settings serialize"))
+            .envs(self.environment.iter().cloned())
+            .env("EMWHEEL_BACKEND", &self.system.build_backend)
+            .env(
+                "EMWHEEL_BACKEND_PATH",
+                serde_json::to_string(&self.system.backend_path).expect("list serializes"),
+            )
+            .dir(self.sandbox.source_dir())
+            .run_logged(log)?;
+        let last = finished
+            .output
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
+        serde_json::from_str(&last).map_err(|_| BuildError::NoWheel(last))
+    }
+
+    /// Adds what `get_requires_for_build_wheel` asks for: the environment for the larger
+    /// requirement set is cached in its own right.
+    fn complete_env(
+        &self,
+        host_python: &Path,
+        build_env: BuildEnv,
+        log: &mut dyn Write,
+    ) -> Result<BuildEnv, BuildError> {
+        let missing: Vec<String> =
+            serde_json::from_value(self.hook(&build_env, "requires", log)?).unwrap_or_default();
+        if missing.is_empty() {
+            return Ok(build_env);
+        }
+        let all: Vec<String> = self
+            .system
+            .requires
+            .iter()
+            .chain(&missing)
+            .cloned()
+            .collect();
+        BuildEnv::ensure(host_python, &all, log)
+    }
+
+    fn build_wheel(
+        &self,
+        build_env: &BuildEnv,
+        log: &mut dyn Write,
+    ) -> Result<PathBuf, BuildError> {
+        let name = self.hook(build_env, "build", log)?;
+        let name = name
+            .as_str()
+            .ok_or_else(|| BuildError::NoWheel(name.to_string()))?;
+        Ok(self.sandbox.dist_dir().join(name))
+    }
+}
+
+/// Unpacks the backend's wheel, runs the recipe's `post` script in it, repairs it for the
+/// target and writes it deterministically into the output directory.
+fn finish_wheel(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    built: &Path,
+    environment: &[(String, String)],
+    log: &mut dyn Write,
+) -> Result<PathBuf, BuildError> {
+    let mut unpacked = wheel::unpack(built, &sandbox.path().join("wheel"))?;
+    if let Some(post) = &package.post {
+        let mut environment = environment.to_vec();
+        environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
+        run_script(post, unpacked.root(), &environment, log)?;
+    }
+    let target = context.target;
+    let tags = TargetTags {
+        python_tag: target.python_tag(),
+        platform_tag: target.info.platform_tag.clone(),
+        ext_suffix: target.info.ext_suffix.clone(),
+    };
+    let report = unpacked.repair(&tags)?;
+    if !report.has_extensions()
+        && !package.pure
+        && source::has_native_sources(&sandbox.source_dir())
+    {
+        return Err(BuildError::PureFromNative {
+            wheel: built
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+        });
+    }
+    fs_err::create_dir_all(&context.out_dir)?;
+    Ok(unpacked.write(&context.out_dir, context.source_date_epoch)?)
+}
+
+/// Known causes in a failed command's output, turned into a fix.
+fn diagnose(error: &BuildError) -> Option<String> {
+    let output = match error {
+        BuildError::Command(CmdError::Failed { output, .. }) => output,
+        _ => return None,
+    };
+    let missing_header = output.lines().find_map(|line| {
+        line.split("fatal error: '")
+            .nth(1)?
+            .split("' file not found")
+            .next()
+    });
+    if let Some(header) = missing_header {
+        return Some(format!(
+            "`{header}` is missing: add the library recipe that provides it to `requirements.host`"
+        ));
+    }
+    if let Some(library) = output
+        .lines()
+        .find_map(|line| line.split("unable to find library -l").nth(1))
+    {
+        return Some(format!(
+            "library `{}` is missing: add its recipe to `requirements.host`",
+            library.trim()
+        ));
+    }
+    None
+}

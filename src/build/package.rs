@@ -1,0 +1,148 @@
+//! What the build needs to know of a package, from a recipe or from a Python project.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::source::SourceSpec;
+use crate::recipe::{Recipe, SourceKind};
+use crate::toolchain::wrapper::Exports;
+
+/// One package to build.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// Its name (the recipe's, or the project directory's).
+    pub name: String,
+    /// Its version (the recipe's; a project's comes from its own metadata).
+    pub version: String,
+    /// Where its source comes from.
+    pub source: SourceSpec,
+    /// Patches applied in order (absolute paths).
+    pub patches: Vec<PathBuf>,
+    /// Extra files copied into the source tree, `(from, to)`.
+    pub extras: Vec<(PathBuf, PathBuf)>,
+    /// The directory inside the archive that holds the source.
+    pub extract_dir: Option<String>,
+    /// Bash run in the source tree before the backend.
+    pub script: Option<String>,
+    /// Bash run in the unpacked wheel.
+    pub post: Option<String>,
+    /// Extra compile flags.
+    pub cflags: Vec<String>,
+    /// Extra C++ compile flags.
+    pub cxxflags: Vec<String>,
+    /// Extra link flags.
+    pub ldflags: Vec<String>,
+    /// `key=value` settings passed to the backend as PEP 517 config settings.
+    pub backend_flags: Vec<String>,
+    /// Which symbols side modules export.
+    pub exports: Exports,
+    /// The package is pure Python even though its source has C files.
+    pub pure: bool,
+}
+
+impl Package {
+    /// The package a recipe describes.
+    pub fn from_recipe(recipe: &Recipe) -> Self {
+        let source = recipe.source();
+        let sha256 = source.sha256.as_ref().map(|sha| sha.as_str().to_string());
+        let spec = match &source.kind {
+            SourceKind::Pypi { pin } => SourceSpec::Pypi {
+                pin: pin.to_string(),
+                sha256: sha256.unwrap_or_default(),
+            },
+            SourceKind::Url { url } => SourceSpec::Url {
+                url: url.clone(),
+                sha256: sha256.unwrap_or_default(),
+            },
+            SourceKind::Path { path } => SourceSpec::Path {
+                path: path.clone(),
+                sha256,
+            },
+        };
+        let build = recipe.build();
+        Package {
+            name: recipe.name().to_string(),
+            version: recipe.version().to_string(),
+            source: spec,
+            patches: source.patches.clone(),
+            extras: source
+                .extras
+                .iter()
+                .map(|e| (e.from.clone(), e.to.clone()))
+                .collect(),
+            extract_dir: source.extract_dir.clone(),
+            script: build.script.clone(),
+            post: build.post.clone(),
+            cflags: split_flags(&build.cflags),
+            cxxflags: split_flags(&build.cxxflags),
+            ldflags: split_flags(&build.ldflags),
+            backend_flags: split_flags(&build.backend_flags),
+            exports: exports(&build.exports),
+            pure: build.pure,
+        }
+    }
+
+    /// A Python project directory built as it is (`emwheel build .`).
+    pub fn from_project(dir: &Path) -> Self {
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "project".to_string());
+        Package {
+            name,
+            version: String::new(),
+            source: SourceSpec::Path {
+                path: dir.to_path_buf(),
+                sha256: None,
+            },
+            patches: Vec::new(),
+            extras: Vec::new(),
+            extract_dir: None,
+            script: None,
+            post: None,
+            cflags: Vec::new(),
+            cxxflags: Vec::new(),
+            ldflags: Vec::new(),
+            backend_flags: Vec::new(),
+            exports: Exports::Pyinit,
+            pure: false,
+        }
+    }
+
+    /// The backend flags as PEP 517 config settings (`key=value`; a bare `key` maps to "").
+    pub fn config_settings(&self) -> BTreeMap<String, String> {
+        self.backend_flags
+            .iter()
+            .map(|flag| match flag.split_once('=') {
+                Some((key, value)) => (key.to_string(), value.to_string()),
+                None => (flag.clone(), String::new()),
+            })
+            .collect()
+    }
+}
+
+/// Splits a recipe's flag string the way a shell would.
+fn split_flags(flags: &str) -> Vec<String> {
+    shlex::split(flags).unwrap_or_else(|| flags.split_whitespace().map(str::to_string).collect())
+}
+
+fn exports(exports: &crate::recipe::Exports) -> Exports {
+    match exports {
+        crate::recipe::Exports::Pyinit => Exports::Pyinit,
+        crate::recipe::Exports::Requested => Exports::Requested,
+        crate::recipe::Exports::WholeArchive => Exports::WholeArchive,
+        crate::recipe::Exports::Explicit(names) => Exports::Explicit(names.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_split_like_a_shell() {
+        assert_eq!(split_flags("-DX='a b' -O2"), ["-DX=a b", "-O2"]);
+        assert!(split_flags("").is_empty());
+    }
+}

@@ -1,0 +1,161 @@
+//! One package's build directory, and the scrubbed environment its build runs in.
+//!
+//! Layout: `src/` (the source), `bin/` (compiler-wrapper links), `home/` and `tmp/` (HOME and
+//! TMPDIR), `dist/` (what the backend writes), `wheel/` (the unpacked wheel), `exports/`
+//! (side-module export lists), `build.log` and `compiler.log`.
+
+use std::path::{Path, PathBuf};
+
+use super::BuildError;
+use crate::target::Target;
+use crate::toolchain::wrapper::{self, WrapperConfig};
+
+/// A build directory that is removed on success and kept on failure.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    /// A fresh build directory for `package` under the system temp dir.
+    pub fn new(package: &str) -> Result<Self, BuildError> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("emwheel-{package}-"))
+            .tempdir()?;
+        for sub in ["bin", "home", "tmp", "dist", "exports"] {
+            fs_err::create_dir_all(dir.path().join(sub))?;
+        }
+        Ok(Sandbox { dir })
+    }
+
+    /// The build directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Where the source tree goes.
+    pub fn source_dir(&self) -> PathBuf {
+        self.path().join("src")
+    }
+
+    /// Where the backend writes its wheel.
+    pub fn dist_dir(&self) -> PathBuf {
+        self.path().join("dist")
+    }
+
+    /// The build's log of every command and its output.
+    pub fn log_path(&self) -> PathBuf {
+        self.path().join("build.log")
+    }
+
+    /// The wrapper's log: one line per compiler call with its time.
+    pub fn compiler_log_path(&self) -> PathBuf {
+        self.path().join("compiler.log")
+    }
+
+    /// Keeps the directory (after a failure) and returns its path.
+    pub fn keep(self) -> PathBuf {
+        self.dir.keep()
+    }
+
+    /// Links every wrapped tool name to this executable and writes the wrapper's config.
+    pub fn install_wrapper(&self, config: &WrapperConfig) -> Result<PathBuf, BuildError> {
+        let exe = std::env::current_exe()?;
+        for tool in wrapper::WRAPPED_TOOLS {
+            std::os::unix::fs::symlink(&exe, self.path().join("bin").join(tool))?;
+        }
+        let path = self.path().join("wrapper.json");
+        config
+            .write(&path)
+            .map_err(|error| std::io::Error::other(error.to_string()))?;
+        Ok(path)
+    }
+
+    /// The environment a build step runs in: nothing from the parent but the PATH entries
+    /// of system tools and the variables an emsdk needs. Documented in the README.
+    pub fn environment(
+        &self,
+        target: &Target,
+        venv_bin: &Path,
+        package: &PackageVars,
+    ) -> Vec<(String, String)> {
+        let path = |p: &Path| p.display().to_string();
+        let mut vars: Vec<(String, String)> = vec![
+            (
+                "PATH".into(),
+                format!(
+                    "{}:{}:/usr/local/bin:/usr/bin:/bin",
+                    path(&self.path().join("bin")),
+                    path(venv_bin)
+                ),
+            ),
+            ("HOME".into(), path(&self.path().join("home"))),
+            ("TMPDIR".into(), path(&self.path().join("tmp"))),
+            ("LANG".into(), "C.UTF-8".into()),
+            (
+                "SOURCE_DATE_EPOCH".into(),
+                package.source_date_epoch.to_string(),
+            ),
+            (
+                wrapper::CONFIG_VARIABLE.into(),
+                path(&self.path().join("wrapper.json")),
+            ),
+            // Packages that silently fall back to pure Python when their C build fails
+            // fail loudly under cibuildwheel; so they do here.
+            ("CIBUILDWHEEL".into(), "1".into()),
+            (
+                "_PYTHON_SYSCONFIGDATA_NAME".into(),
+                crate::target::SYSCONFIGDATA_NAME.into(),
+            ),
+            ("_PYTHON_HOST_PLATFORM".into(), target.host_platform()),
+            ("PYTHONPATH".into(), path(&target.sysconfig_dir())),
+            ("PYODIDE_ROOT".into(), path(&target.dir)),
+            ("PYTHONINCLUDE".into(), path(&target.include_dir())),
+            ("PKG_VERSION".into(), package.version.clone()),
+            ("PKG_BUILD_DIR".into(), path(&self.source_dir())),
+            ("DISTDIR".into(), path(&self.dist_dir())),
+            (
+                "WASM_LIBRARY_DIR".into(),
+                path(
+                    &crate::home::home()
+                        .join("libraries")
+                        .join(&target.info.name),
+                ),
+            ),
+            ("SIDE_MODULE_CFLAGS".into(), target.info.cflags.join(" ")),
+            ("SIDE_MODULE_LDFLAGS".into(), target.info.ldflags.join(" ")),
+        ];
+        for tool in [
+            "CC=cc",
+            "CXX=c++",
+            "LD=ld",
+            "AR=ar",
+            "RANLIB=ranlib",
+            "STRIP=strip",
+        ] {
+            let (key, value) = tool.split_once('=').expect("pairs");
+            vars.push((key.into(), value.into()));
+        }
+        vars.extend(passthrough());
+        vars
+    }
+}
+
+/// What a build step knows of its package.
+pub struct PackageVars {
+    /// The package version.
+    pub version: String,
+    /// Timestamp for reproducible outputs.
+    pub source_date_epoch: u64,
+}
+
+/// Variables an activated emsdk or a user's emcc configuration relies on.
+fn passthrough() -> Vec<(String, String)> {
+    crate::toolchain::EMSCRIPTEN_VARIABLES
+        .iter()
+        .filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| (name.to_string(), value))
+        })
+        .collect()
+}

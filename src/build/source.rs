@@ -1,0 +1,285 @@
+//! Getting a package's source into the build directory: fetched once (pip for PyPI pins,
+//! curl for URLs), cached by sha256, checked before anything is unpacked, then patched.
+
+use std::path::{Path, PathBuf};
+
+use super::BuildError;
+use crate::process::Cmd;
+
+/// Where a package's source comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceSpec {
+    /// An exact `Name==Version` pin, fetched as an sdist with pip from the user's index.
+    Pypi {
+        /// The pin.
+        pin: String,
+        /// The sdist's expected sha256.
+        sha256: String,
+    },
+    /// An archive at a URL.
+    Url {
+        /// The URL.
+        url: String,
+        /// The archive's expected sha256.
+        sha256: String,
+    },
+    /// A local directory or archive.
+    Path {
+        /// The directory or archive.
+        path: PathBuf,
+        /// The archive's expected sha256, if given.
+        sha256: Option<String>,
+    },
+}
+
+/// Fetches (or finds in the cache) the source and returns the archive or directory to use.
+pub fn fetch(
+    spec: &SourceSpec,
+    python: &Path,
+    log: &mut dyn std::io::Write,
+) -> Result<PathBuf, BuildError> {
+    match spec {
+        SourceSpec::Path { path, sha256 } => {
+            if let (Some(expected), true) = (sha256, path.is_file()) {
+                check_sha256(path, expected)?;
+            }
+            Ok(path.clone())
+        }
+        SourceSpec::Pypi { pin, sha256 } => cached_or(sha256, log, |dir, log| {
+            Cmd::new(python)
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--no-binary=:all:",
+                    "--dest",
+                ])
+                .arg(dir)
+                .arg(pin)
+                .inherit_env()
+                .run_logged(log)?;
+            Ok(())
+        }),
+        SourceSpec::Url { url, sha256 } => cached_or(sha256, log, |dir, log| {
+            let file_name = url
+                .rsplit('/')
+                .next()
+                .unwrap_or("source")
+                .split(['?', '#'])
+                .next()
+                .unwrap_or("source");
+            Cmd::new(which::which("curl").map_err(|_| BuildError::Tool("curl"))?)
+                .args([
+                    "--fail",
+                    "--silent",
+                    "--show-error",
+                    "--location",
+                    "--output",
+                ])
+                .arg(dir.join(file_name))
+                .arg(url)
+                .inherit_env()
+                .run_logged(log)?;
+            Ok(())
+        }),
+    }
+}
+
+/// Returns the cached file for `sha256`, or downloads it with `download` into a fresh
+/// directory, checks its sha256, and only then moves it into the cache.
+fn cached_or(
+    sha256: &str,
+    log: &mut dyn std::io::Write,
+    download: impl FnOnce(&Path, &mut dyn std::io::Write) -> Result<(), BuildError>,
+) -> Result<PathBuf, BuildError> {
+    let cache = crate::home::sources_dir().join(sha256);
+    if let Some(file) = single_file(&cache)? {
+        if crate::hash::sha256_file(&file)? == sha256 {
+            let _ = writeln!(log, "# source from cache: {}", file.display());
+            return Ok(file);
+        }
+        // A cached file whose bytes changed is never used: fetch it again.
+        fs_err::remove_dir_all(&cache)?;
+    }
+    let parent = cache.parent().expect("sources dir has a parent");
+    fs_err::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".download-")
+        .tempdir_in(parent)?;
+    download(staging.path(), log)?;
+    let file = single_file(staging.path())?.ok_or(BuildError::NothingDownloaded)?;
+    check_sha256(&file, sha256)?;
+    if !cache.exists() {
+        fs_err::rename(staging.keep(), &cache)?;
+    }
+    Ok(cache.join(file.file_name().expect("a file has a name")))
+}
+
+fn single_file(dir: &Path) -> Result<Option<PathBuf>, BuildError> {
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let mut files = Vec::new();
+    for entry in fs_err::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push(entry.path());
+        }
+    }
+    Ok((files.len() == 1).then(|| files.remove(0)))
+}
+
+fn check_sha256(file: &Path, expected: &str) -> Result<(), BuildError> {
+    let actual = crate::hash::sha256_file(file)?;
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(BuildError::Sha256Mismatch {
+            file: file.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        })
+    }
+}
+
+/// Unpacks (or copies) the fetched source into `dest`, descending into the archive's single
+/// top-level directory (or `extract_dir`), then applies patches and extra files.
+pub fn prepare(
+    fetched: &Path,
+    dest: &Path,
+    scratch: &Path,
+    extract_dir: Option<&str>,
+) -> Result<(), BuildError> {
+    if fetched.is_dir() {
+        return copy_tree(fetched, dest);
+    }
+    fs_err::create_dir_all(scratch)?;
+    crate::archive::unpack(fetched, scratch)?;
+    let root = match extract_dir {
+        Some(dir) => scratch.join(dir),
+        None => single_dir(scratch)?.unwrap_or_else(|| scratch.to_path_buf()),
+    };
+    fs_err::rename(root, dest)?;
+    Ok(())
+}
+
+fn single_dir(dir: &Path) -> Result<Option<PathBuf>, BuildError> {
+    let entries: Vec<_> = fs_err::read_dir(dir)?.collect::<Result<_, _>>()?;
+    match entries.as_slice() {
+        [only] if only.file_type()?.is_dir() => Ok(Some(only.path())),
+        _ => Ok(None),
+    }
+}
+
+/// Copies a source directory, leaving out version-control and build leftovers.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+    let skipped = |name: &str| {
+        matches!(
+            name,
+            ".git" | ".hg" | "build" | "dist" | "__pycache__" | ".venv"
+        )
+    };
+    let walker = walkdir::WalkDir::new(from)
+        .into_iter()
+        .filter_entry(|entry| entry.depth() == 0 || !skipped(&entry.file_name().to_string_lossy()));
+    for entry in walker {
+        let entry = entry.map_err(std::io::Error::from)?;
+        let target = to.join(entry.path().strip_prefix(from).expect("below root"));
+        if entry.file_type().is_dir() {
+            fs_err::create_dir_all(&target)?;
+        } else if entry.file_type().is_file() {
+            fs_err::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Applies each patch with `patch -p1`, naming the patch that does not apply.
+pub fn apply_patches(
+    source: &Path,
+    patches: &[PathBuf],
+    log: &mut dyn std::io::Write,
+) -> Result<(), BuildError> {
+    for patch in patches {
+        Cmd::new(which::which("patch").map_err(|_| BuildError::Tool("patch"))?)
+            .args(["-p1", "--forward", "--batch", "--input"])
+            .arg(patch)
+            .dir(source)
+            .run_logged(log)
+            .map_err(|source| BuildError::Patch {
+                patch: patch.clone(),
+                source: Box::new(source),
+            })?;
+    }
+    Ok(())
+}
+
+/// Copies `(from, to)` extra files into the source tree (`to` relative to it).
+pub fn copy_extras(source: &Path, extras: &[(PathBuf, PathBuf)]) -> Result<(), BuildError> {
+    for (from, to) in extras {
+        let target = source.join(to);
+        if let Some(parent) = target.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        fs_err::copy(from, target)?;
+    }
+    Ok(())
+}
+
+/// Whether a source tree has C, C++ or Cython sources, so that a pure-Python wheel from it
+/// means its extension silently failed to build.
+pub fn has_native_sources(source: &Path) -> bool {
+    walkdir::WalkDir::new(source)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_file())
+        .any(|entry| {
+            let name = entry.file_name().to_string_lossy();
+            [".c", ".cc", ".cpp", ".cxx", ".pyx"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mismatched_sha256_names_both_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("x.tar.gz");
+        fs_err::write(&file, b"abc").unwrap();
+        let error = check_sha256(&file, &"0".repeat(64))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains(&"0".repeat(64)), "{error}");
+        assert!(error.contains("ba7816bf"), "{error}");
+    }
+
+    #[test]
+    fn native_sources_are_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        fs_err::write(dir.path().join("setup.py"), "").unwrap();
+        assert!(!has_native_sources(dir.path()));
+        fs_err::create_dir(dir.path().join("src")).unwrap();
+        fs_err::write(dir.path().join("src/_speedups.c"), "").unwrap();
+        assert!(has_native_sources(dir.path()));
+    }
+
+    #[test]
+    fn directory_sources_skip_vcs_and_build_leftovers() {
+        let from = tempfile::tempdir().unwrap();
+        for dir in [".git", "build", "pkg"] {
+            fs_err::create_dir(from.path().join(dir)).unwrap();
+            fs_err::write(from.path().join(dir).join("f"), "").unwrap();
+        }
+        let to = tempfile::tempdir().unwrap();
+        copy_tree(from.path(), to.path()).unwrap();
+        assert!(to.path().join("pkg/f").is_file());
+        assert!(!to.path().join(".git").exists());
+        assert!(!to.path().join("build").exists());
+    }
+}

@@ -1,0 +1,171 @@
+//! Recipe errors: unreadable files, and problems located in `recipe.toml`.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use thiserror::Error;
+
+use super::values::split_help;
+
+/// Why a recipe could not be loaded.
+#[derive(Debug, Error, Diagnostic)]
+pub enum RecipeError {
+    /// The recipe file could not be read.
+    #[error("cannot read recipe `{}`", path.display())]
+    #[diagnostic(
+        code(emwheel::recipe::read),
+        help("pass a recipe directory holding `recipe.toml`, or that file itself")
+    )]
+    Read {
+        /// The file that was tried.
+        path: PathBuf,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file was read but is not a valid recipe.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Invalid(Box<InvalidRecipe>),
+}
+
+/// A problem at a place in `recipe.toml`, shown with the offending line.
+#[derive(Debug, Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(code(emwheel::recipe::invalid))]
+pub struct InvalidRecipe {
+    pub(super) message: String,
+    #[source_code]
+    pub(super) src: NamedSource<String>,
+    #[label("{label}")]
+    pub(super) span: Option<SourceSpan>,
+    pub(super) label: String,
+    #[help]
+    pub(super) help: String,
+}
+
+/// What went wrong, before it is tied to a place in the file.
+#[derive(Debug)]
+pub(super) struct Problem {
+    message: String,
+    label: String,
+    help: String,
+}
+
+impl Problem {
+    /// A problem with its message, the label under the span, and the help line.
+    pub(super) fn new(
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            label: label.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// The text of a recipe file, used to attach source snippets to errors.
+pub(super) struct SourceFile<'a> {
+    /// The path shown in diagnostics.
+    pub path: &'a Path,
+    /// The file's contents.
+    pub text: &'a str,
+}
+
+impl SourceFile<'_> {
+    /// Ties `problem` to `span` of this file.
+    pub(super) fn error(&self, span: Option<Range<usize>>, problem: Problem) -> RecipeError {
+        let src = NamedSource::new(self.path.display().to_string(), self.text.to_owned());
+        RecipeError::Invalid(Box::new(InvalidRecipe {
+            message: problem.message,
+            src,
+            span: span.map(SourceSpan::from),
+            label: problem.label,
+            help: problem.help,
+        }))
+    }
+
+    /// Turns a TOML parse or deserialize error into a located recipe error.
+    pub(super) fn toml_error(&self, err: &toml::de::Error) -> RecipeError {
+        let at_root = err.span().is_none_or(|span| span.is_empty());
+        self.error(err.span(), explain(err.message(), at_root))
+    }
+}
+
+/// Rewrites a toml/serde message into a problem with a useful help line.
+///
+/// `at_root` tells that the error has no place in a table, so a missing key is a table.
+fn explain(message: &str, at_root: bool) -> Problem {
+    if let Some((message, help)) = split_help(message) {
+        return Problem::new(message, "invalid value", help);
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        return unknown("key", rest);
+    }
+    if let Some(rest) = message.strip_prefix("unknown variant ") {
+        return unknown("value", rest);
+    }
+    if let Some(key) = message.strip_prefix("missing field ") {
+        return missing(key, at_root);
+    }
+    if let Some((_, expected)) = message.split_once(", expected ") {
+        let help = format!("write {expected} here");
+        return Problem::new(message, "wrong type", help);
+    }
+    let help = "recipe.toml is TOML whose tables and keys mirror Pyodide's `meta.yaml`";
+    Problem::new(message, "here", help)
+}
+
+/// Explains a missing key; `key` is still in backticks.
+fn missing(key: &str, at_root: bool) -> Problem {
+    if at_root {
+        let table = key.trim_matches('`');
+        return Problem::new(
+            format!("missing table `[{table}]`"),
+            "here",
+            format!("add a `[{table}]` table"),
+        );
+    }
+    Problem::new(
+        format!("missing key {key}"),
+        "in this table",
+        format!("add {key} to this table"),
+    )
+}
+
+/// Explains serde's "unknown field/variant `x`, expected `a`, `b`" with the nearest name.
+fn unknown(what: &str, rest: &str) -> Problem {
+    let mut names = rest.split('`').skip(1).step_by(2);
+    let given = names.next().unwrap_or_default();
+    let valid: Vec<&str> = names.collect();
+    let list = valid
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let help = match nearest(given, &valid) {
+        Some(near) => format!("did you mean `{near}`? valid {what}s: {list}"),
+        None => format!("valid {what}s: {list}"),
+    };
+    Problem::new(
+        format!("unknown {what} `{given}`"),
+        format!("unknown {what}"),
+        help,
+    )
+}
+
+/// The candidate closest to `given`, if it is close enough to be a typo.
+fn nearest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let given = given.to_lowercase();
+    let limit = (given.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&given, &c.to_lowercase()), *c))
+        .filter(|&(distance, _)| distance <= limit)
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, c)| c)
+}

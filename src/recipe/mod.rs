@@ -1,0 +1,139 @@
+//! Loading and validating `recipes/<name>/recipe.toml`, the TOML twin of Pyodide's `meta.yaml`.
+
+mod error;
+mod spec;
+mod validate;
+mod values;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{InvalidRecipe, RecipeError};
+pub use spec::{About, Build, BuildType, Exports, Package, Requirements, Test};
+pub use validate::{Extra, Source, SourceKind};
+pub use values::{InvalidValue, PackageName, PypiPin, Sha256};
+
+use error::SourceFile;
+use spec::RawRecipe;
+use validate::Checker;
+
+/// The file name looked for inside a recipe directory.
+pub const RECIPE_FILE: &str = "recipe.toml";
+
+/// A parsed and validated recipe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipe {
+    dir: PathBuf,
+    file: PathBuf,
+    package: Package,
+    source: Source,
+    build: Build,
+    requirements: Requirements,
+    test: Test,
+    about: About,
+}
+
+/// Loads a recipe from its directory or from its `recipe.toml`, and validates it.
+///
+/// # Errors
+///
+/// [`RecipeError::Read`] when the file cannot be read, [`RecipeError::Invalid`] when it is
+/// not valid TOML, has unknown keys or bad values, or fails a cross-field check.
+pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
+    let given = recipe_file(path);
+    let read_error = |source| RecipeError::Read {
+        path: given.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(&given).map_err(read_error)?;
+    let file = given.canonicalize().map_err(read_error)?;
+    let dir = file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let source_file = SourceFile {
+        path: &given,
+        text: &text,
+    };
+    let raw: RawRecipe = toml::from_str(&text).map_err(|e| source_file.toml_error(&e))?;
+    let checker = Checker {
+        file: source_file,
+        dir: &dir,
+    };
+    let source = checker.source(raw.source)?;
+    Ok(Recipe {
+        dir,
+        file,
+        package: raw.package,
+        source,
+        build: raw.build,
+        requirements: raw.requirements,
+        test: raw.test,
+        about: raw.about,
+    })
+}
+
+/// The recipe file for `path`: `path/recipe.toml` for a directory, else `path` itself.
+fn recipe_file(path: &Path) -> PathBuf {
+    if path.is_dir() {
+        path.join(RECIPE_FILE)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+impl Recipe {
+    /// The package name from `[package] name`.
+    pub fn name(&self) -> &str {
+        self.package.name.as_str()
+    }
+
+    /// The package version from `[package] version`.
+    pub fn version(&self) -> &str {
+        &self.package.version
+    }
+
+    /// Importable top-level names from `[package] top-level`.
+    pub fn top_level(&self) -> &[String] {
+        &self.package.top_level
+    }
+
+    /// The whole `[package]` table.
+    pub fn package(&self) -> &Package {
+        &self.package
+    }
+
+    /// The absolute recipe directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The absolute path of `recipe.toml`.
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The validated `[source]` table.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The `[build]` table, with defaults filled in.
+    pub fn build(&self) -> &Build {
+        &self.build
+    }
+
+    /// The `[requirements]` table.
+    pub fn requirements(&self) -> &Requirements {
+        &self.requirements
+    }
+
+    /// The `[test]` table.
+    pub fn test(&self) -> &Test {
+        &self.test
+    }
+
+    /// The `[about]` table.
+    pub fn about(&self) -> &About {
+        &self.about
+    }
+}
