@@ -39,9 +39,7 @@ impl BuildEnv {
             dir: staging.path().to_path_buf(),
         };
         env.install(requirements, log)?;
-        if !dir.exists() {
-            fs_err::rename(staging.keep(), &dir)?;
-        }
+        crate::fsutil::place_dir(staging, &dir)?;
         Ok(BuildEnv { dir })
     }
 

@@ -111,10 +111,9 @@ fn cached_or(
     download(staging.path(), log)?;
     let file = single_file(staging.path())?.ok_or(BuildError::NothingDownloaded)?;
     check_sha256(&file, sha256)?;
-    if !cache.exists() {
-        fs_err::rename(staging.keep(), &cache)?;
-    }
-    Ok(cache.join(file.file_name().expect("a file has a name")))
+    let file_name = file.file_name().expect("a file has a name").to_owned();
+    crate::fsutil::place_dir(staging, &cache)?;
+    Ok(cache.join(file_name))
 }
 
 fn single_file(dir: &Path) -> Result<Option<PathBuf>, BuildError> {

@@ -82,6 +82,10 @@ impl TargetArgs {
 /// Parses the command line, runs it, and maps the outcome to an exit code: 0 ok, 1 a user or
 /// build failure, 2 a usage error (clap exits with 2 itself).
 pub fn main() -> ExitCode {
+    // Paths and commands in errors must stay copyable: never wrap them.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
+    }));
     let cli = Cli::parse();
     let ui = Ui::new(cli.quiet, !cli.no_progress);
     let result = match cli.command {

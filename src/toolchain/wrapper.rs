@@ -1266,20 +1266,10 @@ mod tests {
         }
     }
 
-    /// A fresh directory for one test, outside the export `work_dir` rules (tests only).
-    fn scratch_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "emwheel-wrapper-test-{}-{name}",
-            std::process::id()
-        ));
-        let _ = fs_err::remove_dir_all(&dir);
-        fs_err::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn bad_config_files_name_their_path() {
-        let dir = scratch_dir("bad-config");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let missing = dir.join("missing.json");
         let message = error_chain(&WrapperConfig::load(&missing).unwrap_err());
         assert!(
@@ -1301,7 +1291,8 @@ mod tests {
 
     #[test]
     fn config_round_trips_with_kebab_case_exports() {
-        let dir = scratch_dir("round-trip");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let path = dir.join("config.json");
         for exports in [Exports::WholeArchive, Exports::Explicit(strings("f"))] {
             let config = WrapperConfig {
@@ -1330,7 +1321,8 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn requested_exports_come_from_nm() {
-        let dir = scratch_dir("nm");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let nm = dir.join("llvm-nm");
         write_script(
             &nm,
@@ -1369,14 +1361,15 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn runs_writes_exports_and_logs() {
-        let dir = scratch_dir("run");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         write_script(
             &dir.join("emcc"),
             &format!("echo \"$@\" > {}/emcc-args\nexit 3", dir.display()),
         );
         let config = WrapperConfig {
-            emscripten_bin: dir.clone(),
-            work_dir: dir.clone(),
+            emscripten_bin: dir.to_path_buf(),
+            work_dir: dir.to_path_buf(),
             log_file: Some(dir.join("calls.log")),
             ..config()
         };
