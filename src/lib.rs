@@ -9,6 +9,7 @@ pub mod cli;
 pub mod fsutil;
 pub mod hash;
 pub mod home;
+pub mod pip;
 pub mod process;
 pub mod recipe;
 pub mod runtime;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::BuildError;
+use crate::pip::Form;
 use crate::process::Cmd;
 
 /// Where a package's source comes from.
@@ -46,21 +47,7 @@ pub fn fetch(
             Ok(path.clone())
         }
         SourceSpec::Pypi { pin, sha256 } => cached_or(sha256, log, |dir, log| {
-            Cmd::new(python)
-                .args([
-                    "-m",
-                    "pip",
-                    "download",
-                    "--quiet",
-                    "--no-deps",
-                    "--no-binary=:all:",
-                    "--dest",
-                ])
-                .arg(dir)
-                .arg(pin)
-                .inherit_env()
-                .run_logged(log)?;
-            Ok(())
+            Ok(crate::pip::download(python, pin, Form::Sdist, dir, log)?)
         }),
         SourceSpec::Url { url, sha256 } => cached_or(sha256, log, |dir, log| {
             let file_name = url

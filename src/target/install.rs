@@ -11,6 +11,7 @@ use super::hostpython::HostPython;
 use super::{
     headers, include_dir, platform_tag, python_xy, sysconfig, Target, TargetError, TargetInfo,
 };
+use crate::pip::Form;
 use crate::process::Cmd;
 
 /// Where a Pyodide distribution comes from.
@@ -297,20 +298,14 @@ fn download_wheel(
     version: &str,
     dest: &Path,
 ) -> Result<PathBuf, TargetError> {
-    Cmd::new(&host.path)
-        .args([
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--no-deps",
-            "--only-binary=:all:",
-            "--dest",
-        ])
-        .arg(dest)
-        .arg(format!("{name}=={version}"))
-        .inherit_env()
-        .run()?;
+    let requirement = format!("{name}=={version}");
+    crate::pip::download(
+        &host.path,
+        &requirement,
+        Form::Wheel,
+        dest,
+        &mut std::io::sink(),
+    )?;
     let file_name = format!("{name}-{version}-py3-none-any.whl");
     let path = dest.join(&file_name);
     let Some((_, expected)) = KNOWN_WHEELS.iter().find(|(known, _)| *known == file_name) else {

@@ -216,15 +216,7 @@ mod tests {
         let mut zip = archive(&path);
         for index in 0..zip.len() {
             let entry = zip.by_index(index).unwrap();
-            let t = entry.last_modified().unwrap();
-            let when = (
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-            );
+            let when = date_parts(entry.last_modified().unwrap());
             assert_eq!(when, (2023, 11, 14, 22, 13, 20));
             let exec = entry.name().ends_with("/run");
             let want = if exec { 0o755 } else { 0o644 };
@@ -233,18 +225,20 @@ mod tests {
         }
     }
 
+    fn date_parts(t: DateTime) -> (u16, u8, u8, u8, u8, u8) {
+        (
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+        )
+    }
+
     #[test]
     fn clamps_times_to_the_zip_range() {
-        let parts = |t: DateTime| {
-            (
-                t.year(),
-                t.month(),
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second(),
-            )
-        };
+        let parts = date_parts;
         assert_eq!(parts(zip_time(0)), (1980, 1, 1, 0, 0, 0));
         assert_eq!(parts(zip_time(u64::MAX)), (2107, 12, 31, 23, 59, 58));
         assert_eq!(parts(zip_time(951_827_696)), (2000, 2, 29, 12, 34, 56));
