@@ -11,6 +11,7 @@ pub mod hash;
 pub mod home;
 pub mod pip;
 pub mod process;
+pub mod pycompile;
 pub mod recipe;
 pub mod runtime;
 pub mod target;

@@ -21,6 +21,7 @@ use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
 
 use crate::process::{Cmd, CmdError};
+use crate::pycompile::BytecodeCompiler;
 use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 use crate::toolchain::Toolchain;
@@ -103,6 +104,9 @@ pub enum BuildError {
     /// A source archive was refused.
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+    /// The wheel's bytecode could not be compiled.
+    #[error(transparent)]
+    PyCompile(#[from] crate::pycompile::PyCompileError),
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -118,6 +122,8 @@ pub struct BuildContext<'a> {
     pub out_dir: PathBuf,
     /// Timestamp for every output entry.
     pub source_date_epoch: u64,
+    /// Ship bytecode for the target Python instead of `.py` sources.
+    pub py_compile: bool,
 }
 
 /// A finished build.
@@ -357,6 +363,11 @@ fn finish_wheel(
                 .to_string_lossy()
                 .into_owned(),
         });
+    }
+    if context.py_compile {
+        BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?
+            .compile_tree(unpacked.root())?;
+        unpacked.retag_for_bytecode(&target.python_tag())?;
     }
     fs_err::create_dir_all(&context.out_dir)?;
     Ok(unpacked.write(&context.out_dir, context.source_date_epoch)?)

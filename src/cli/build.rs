@@ -16,6 +16,9 @@ pub(super) struct BuildArgs {
     /// Where to write the wheel.
     #[arg(long, short, default_value = "dist")]
     out_dir: PathBuf,
+    /// Ship bytecode compiled for the target Python instead of `.py` sources (faster loads).
+    #[arg(long)]
+    py_compile: bool,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -28,6 +31,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         toolchain: &toolchain,
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
+        py_compile: args.py_compile,
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(
@@ -63,7 +67,7 @@ pub(super) fn is_recipe(path: &Path) -> bool {
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else a fixed default, so that builds are reproducible.
-fn source_date_epoch() -> u64 {
+pub(super) fn source_date_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|value| value.parse().ok())

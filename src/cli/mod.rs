@@ -2,6 +2,7 @@
 
 mod build;
 mod doctor;
+mod py_compile;
 mod target;
 mod test;
 
@@ -38,6 +39,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Install wheels in Pyodide under Node.js and run their test imports.
     Test(test::TestArgs),
+    /// Replace wheels' `.py` files with bytecode compiled for the target Python.
+    PyCompile(py_compile::PyCompileArgs),
 }
 
 /// Which target to build for, and with which emcc.
@@ -93,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Target(command) => target::run(command, &ui),
         Command::Build(args) => build::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),
+        Command::PyCompile(args) => py_compile::run(args, &ui),
     };
     ui.finish();
     match result {

@@ -37,12 +37,28 @@ impl UnpackedWheel {
         }
         let name = self.name.retag(target, report.has_extensions());
         if !name.is_pure() {
-            let wheel_file = self.root.join(&self.dist_info).join("WHEEL");
-            let text = fs_err::read_to_string(&wheel_file)?;
-            fs_err::write(&wheel_file, retag_metadata(&text, &name.expanded_tags()))?;
+            self.write_tags(&name.expanded_tags(), false)?;
         }
         self.name = name;
         Ok(report)
+    }
+
+    /// Marks a pure wheel whose sources were replaced by bytecode as specific to one Python
+    /// (`cp313-none-any`): bytecode loads only in the version that made it. Platform wheels
+    /// already carry their Python tag.
+    pub fn retag_for_bytecode(&mut self, python_tag: &str) -> Result<(), WheelError> {
+        if !self.name.is_pure() {
+            return Ok(());
+        }
+        self.name.python_tag = python_tag.to_string();
+        self.write_tags(&self.name.expanded_tags(), true)
+    }
+
+    fn write_tags(&self, tags: &[String], purelib: bool) -> Result<(), WheelError> {
+        let wheel_file = self.root.join(&self.dist_info).join("WHEEL");
+        let text = fs_err::read_to_string(&wheel_file)?;
+        fs_err::write(&wheel_file, retag_metadata(&text, tags, purelib))?;
+        Ok(())
     }
 
     /// Every `*.so` file in the tree, in sorted order.
@@ -110,10 +126,11 @@ pub fn target_file_name(file_name: &str, ext_suffix: &str) -> Option<String> {
 }
 
 /// Rewrites the `WHEEL` metadata: `Tag:` lines replaced by `tags` (where the first one was),
-/// and `Root-Is-Purelib: false`.
-pub fn retag_metadata(text: &str, tags: &[String]) -> String {
+/// and `Root-Is-Purelib` set to `purelib`.
+pub fn retag_metadata(text: &str, tags: &[String], purelib: bool) -> String {
+    let purelib_line = format!("Root-Is-Purelib: {purelib}");
     let mut lines: Vec<String> = Vec::new();
-    let (mut tagged, mut purelib) = (false, false);
+    let (mut tagged, mut has_purelib) = (false, false);
     for line in text.trim_end().lines() {
         match line.split_once(':').map(|(key, _)| key.trim()) {
             Some("Tag") if tagged => {}
@@ -122,14 +139,14 @@ pub fn retag_metadata(text: &str, tags: &[String]) -> String {
                 tagged = true;
             }
             Some("Root-Is-Purelib") => {
-                lines.push("Root-Is-Purelib: false".into());
-                purelib = true;
+                lines.push(purelib_line.clone());
+                has_purelib = true;
             }
             _ => lines.push(line.to_owned()),
         }
     }
-    if !purelib {
-        lines.push("Root-Is-Purelib: false".into());
+    if !has_purelib {
+        lines.push(purelib_line);
     }
     if !tagged {
         lines.extend(tags.iter().map(|t| format!("Tag: {t}")));
@@ -178,8 +195,8 @@ mod tests {
         let tags = ["cp313-cp313-pyemscripten_2025_0_wasm32".to_owned()];
         let want = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\n\
                     Tag: cp313-cp313-pyemscripten_2025_0_wasm32\nBuild: 1\n";
-        assert_eq!(retag_metadata(text, &tags), want);
-        let bare = retag_metadata("Wheel-Version: 1.0\n", &tags);
+        assert_eq!(retag_metadata(text, &tags, false), want);
+        let bare = retag_metadata("Wheel-Version: 1.0\n", &tags, false);
         let want = "Wheel-Version: 1.0\nRoot-Is-Purelib: false\n\
                     Tag: cp313-cp313-pyemscripten_2025_0_wasm32\n";
         assert_eq!(bare, want);
@@ -229,6 +246,24 @@ mod tests {
         let (pure, report) = repaired(tmp.path(), file, &[("pkg/a.py", b"")]);
         assert_eq!(pure.name().to_string(), "pkg-1.0-py3-none-any.whl");
         assert!(!report.has_extensions());
+    }
+
+    #[test]
+    fn bytecode_pins_pure_wheels_to_one_python() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (mut pure, _) = repaired(tmp.path(), "pkg-1.0-py2.py3-none-any.whl", &[]);
+        pure.retag_for_bytecode("cp313").unwrap();
+        assert_eq!(pure.name().to_string(), "pkg-1.0-cp313-none-any.whl");
+        let wheel_file = pure.root().join("pkg-1.0.dist-info/WHEEL");
+        let text = fs_err::read_to_string(wheel_file).unwrap();
+        assert!(text.contains("Tag: cp313-none-any\n"), "{text}");
+        assert!(text.contains("Root-Is-Purelib: true"), "{text}");
+        let tmp = tempfile::tempdir().unwrap();
+        let platform = "pkg-1.0-cp313-cp313-linux_x86_64.whl";
+        let (mut compiled, _) = repaired(tmp.path(), platform, &[]);
+        let before = compiled.name().to_string();
+        compiled.retag_for_bytecode("cp313").unwrap();
+        assert_eq!(compiled.name().to_string(), before);
     }
 
     #[test]

@@ -23,15 +23,17 @@ pub struct WheelSummary {
 }
 
 impl WheelSummary {
-    /// The importable top-level names: packages (directories) and modules (`.py`, `.so`)
-    /// at the root of the wheel, outside `.dist-info` and `.data`.
+    /// The importable top-level names: packages (directories) and modules
+    /// (`.py`, `.pyc`, `.so`) at the root of the wheel, outside `.dist-info` and `.data`.
     pub fn top_level_modules(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .files
             .iter()
             .filter_map(|file| match file.split_once('/') {
                 Some((dir, _)) => Some(dir),
-                None if file.ends_with(".py") || file.ends_with(".so") => file.split('.').next(),
+                None if [".py", ".pyc", ".so"].iter().any(|ext| file.ends_with(ext)) => {
+                    file.split('.').next()
+                }
                 None => None,
             })
             .filter(|name| !name.ends_with(".dist-info") && !name.ends_with(".data"))

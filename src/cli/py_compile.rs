@@ -1,0 +1,60 @@
+//! `emwheel py-compile`: replace wheels' `.py` files with bytecode for the target Python.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::build::source_date_epoch;
+use super::TargetArgs;
+use crate::pycompile::BytecodeCompiler;
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub(super) struct PyCompileArgs {
+    /// Wheels, or directories whose wheels are all compiled.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub(super) fn run(args: PyCompileArgs, ui: &Ui) -> miette::Result<()> {
+    let target = args.target.target()?;
+    let compiler = BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?;
+    for wheel in wheels(&args.inputs)? {
+        let (written, compiled) =
+            compiler.compile_wheel(&wheel, &target.python_tag(), source_date_epoch())?;
+        ui.status(&format!(
+            "{}: {} files compiled, {} kept as source",
+            written.display(),
+            compiled.compiled.len(),
+            compiled.kept.len()
+        ));
+        println!("{}", written.display());
+    }
+    Ok(())
+}
+
+/// The wheels named, directories expanded to the wheels in them (sorted).
+fn wheels(inputs: &[PathBuf]) -> miette::Result<Vec<PathBuf>> {
+    let mut wheels = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            wheels.extend(wheels_in(input)?);
+        } else {
+            wheels.push(input.clone());
+        }
+    }
+    Ok(wheels)
+}
+
+fn wheels_in(dir: &Path) -> miette::Result<Vec<PathBuf>> {
+    let mut found: Vec<PathBuf> = fs_err::read_dir(dir)
+        .map_err(|error| miette::miette!("{error}"))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        .collect();
+    found.sort();
+    Ok(found)
+}
