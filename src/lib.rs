@@ -13,6 +13,7 @@ pub mod pip;
 pub mod process;
 pub mod pycompile;
 pub mod recipe;
+pub mod report;
 pub mod runtime;
 pub mod target;
 pub mod toolchain;

@@ -3,6 +3,7 @@
 mod build;
 mod doctor;
 mod py_compile;
+mod report;
 mod target;
 mod test;
 
@@ -41,6 +42,8 @@ enum Command {
     Test(test::TestArgs),
     /// Replace wheels' `.py` files with bytecode compiled for the target Python.
     PyCompile(py_compile::PyCompileArgs),
+    /// Report wheels' sizes, compressed and unpacked, and their largest files.
+    Report(report::ReportArgs),
 }
 
 /// Which target to build for, and with which emcc.
@@ -97,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),
         Command::PyCompile(args) => py_compile::run(args, &ui),
+        Command::Report(args) => report::run(args, &ui),
     };
     ui.finish();
     match result {

@@ -36,7 +36,7 @@ pub(super) fn run(args: PyCompileArgs, ui: &Ui) -> miette::Result<()> {
 }
 
 /// The wheels named, directories expanded to the wheels in them (sorted).
-fn wheels(inputs: &[PathBuf]) -> miette::Result<Vec<PathBuf>> {
+pub(super) fn wheels(inputs: &[PathBuf]) -> miette::Result<Vec<PathBuf>> {
     let mut wheels = Vec::new();
     for input in inputs {
         if input.is_dir() {
