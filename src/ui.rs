@@ -13,16 +13,20 @@ pub trait Progress: Sync {
     fn warn(&self, message: &str);
 }
 
+/// The version of the `--json` documents' shape; fields are only ever added within it.
+pub const JSON_VERSION: u32 = 1;
+
 /// Terminal output: a spinner per phase on a TTY, plain lines otherwise.
 pub struct Ui {
     quiet: bool,
+    json: bool,
     bar: Option<ProgressBar>,
 }
 
 impl Ui {
     /// `quiet` silences status lines (warnings still show); spinners only appear on a TTY
-    /// and never with `progress` off.
-    pub fn new(quiet: bool, progress: bool) -> Self {
+    /// and never with `progress` off; `json` makes commands print one JSON document on stdout.
+    pub fn new(quiet: bool, progress: bool, json: bool) -> Self {
         let bar = (progress && !quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new_spinner();
             bar.set_style(
@@ -32,7 +36,23 @@ impl Ui {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Ui { quiet, bar }
+        Ui { quiet, json, bar }
+    }
+
+    /// Whether stdout carries a JSON document instead of plain lines.
+    pub fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints a command's JSON document on stdout, stamped with [`JSON_VERSION`].
+    pub fn document(&self, mut document: serde_json::Value) {
+        if let Some(object) = document.as_object_mut() {
+            object.insert("json_version".into(), JSON_VERSION.into());
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).expect("JSON serializes")
+        );
     }
 
     /// A status line.

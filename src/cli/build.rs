@@ -41,8 +41,32 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         built.compiler.calls,
         built.compiler.seconds
     ));
-    println!("{}", built.path.display());
+    if ui.json() {
+        ui.document(serde_json::json!({
+            "status": "ok",
+            "artifacts": [artifact(&built.path)?],
+            "seconds": built.seconds,
+            "compiler": { "calls": built.compiler.calls, "seconds": built.compiler.seconds },
+            "target": target.info.name,
+        }));
+    } else {
+        println!("{}", built.path.display());
+    }
     Ok(())
+}
+
+/// A built wheel as `--json` describes it: path, sha256, size and tags.
+pub(super) fn artifact(wheel: &Path) -> miette::Result<serde_json::Value> {
+    let summary = crate::wheel::verify(wheel)?;
+    let name = &summary.name;
+    Ok(serde_json::json!({
+        "path": wheel,
+        "sha256": summary.sha256,
+        "size": fs_err::metadata(wheel).map_err(|e| miette::miette!("{e}"))?.len(),
+        "name": name.distribution,
+        "version": name.version,
+        "tags": name.expanded_tags(),
+    }))
 }
 
 /// A recipe if the path is or holds a `recipe.toml`, else a Python project.

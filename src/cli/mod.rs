@@ -25,6 +25,9 @@ pub struct Cli {
     /// Never show progress spinners (they only show on a terminal anyway).
     #[arg(long, global = true)]
     no_progress: bool,
+    /// Print one JSON document on stdout (results, or the error); human output stays on stderr.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +47,23 @@ enum Command {
     PyCompile(py_compile::PyCompileArgs),
     /// Report wheels' sizes, compressed and unpacked, and their largest files.
     Report(report::ReportArgs),
+}
+
+/// A failure the command has already reported in full (its JSON document says which parts
+/// failed): the exit code is 1 and nothing more is printed.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("failed; see above")]
+struct Reported;
+
+/// The `--json` document of a failed command: the message, its causes and the fix.
+fn error_document(report: &miette::Report) -> serde_json::Value {
+    let causes: Vec<String> = report.chain().skip(1).map(ToString::to_string).collect();
+    serde_json::json!({
+        "status": "error",
+        "message": report.to_string(),
+        "causes": causes,
+        "help": report.help().map(|help| help.to_string()),
+    })
 }
 
 /// Which target to build for, and with which emcc.
@@ -93,7 +113,7 @@ pub fn main() -> ExitCode {
         Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
     }));
     let cli = Cli::parse();
-    let ui = Ui::new(cli.quiet, !cli.no_progress);
+    let ui = Ui::new(cli.quiet, !cli.no_progress, cli.json);
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
@@ -105,8 +125,12 @@ pub fn main() -> ExitCode {
     ui.finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(report) if report.downcast_ref::<Reported>().is_some() => ExitCode::from(1),
         Err(report) => {
             eprintln!("{report:?}");
+            if ui.json() {
+                ui.document(error_document(&report));
+            }
             ExitCode::from(1)
         }
     }

@@ -29,12 +29,19 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let micropip = target.dir.join(&target.info.micropip_wheels[0]);
     let runtime = PyodideRuntime::new(target.runtime_dir(), micropip);
     let mut failed = Vec::new();
+    let mut results = Vec::new();
     for input in &args.inputs {
         let spec = test_spec(input, &args.dist)?;
         let name = input.display().to_string();
         ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
         let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
         let outcome = runtime.run_tests(&spec, work.path())?;
+        results.push(serde_json::json!({
+            "input": input,
+            "passed": outcome.passed,
+            "seconds": outcome.seconds,
+            "failures": outcome.failures,
+        }));
         if outcome.passed {
             ui.status(&format!("{name}: passed in {:.1}s", outcome.seconds));
             continue;
@@ -43,6 +50,15 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
             eprintln!("{name}: {failure}");
         }
         failed.push(name);
+    }
+    if ui.json() {
+        let status = if failed.is_empty() { "ok" } else { "failed" };
+        ui.document(
+            serde_json::json!({ "status": status, "target": target.info.name, "results": results }),
+        );
+        if !failed.is_empty() {
+            return Err(super::Reported.into());
+        }
     }
     if failed.is_empty() {
         Ok(())

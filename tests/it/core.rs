@@ -78,3 +78,36 @@ fn a_failing_test_shows_the_python_traceback() {
         "the minified runtime leaked:\n{stderr}"
     );
 }
+
+#[test]
+fn json_output_describes_artifacts_and_errors() {
+    crate::common::ensure_target();
+    let out = tempfile::tempdir().unwrap();
+    let output = emwheel()
+        .args(["--json", "build", "--allow-emcc-mismatch", "-o"])
+        .arg(out.path())
+        .arg(repo().join("recipes/six"))
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let artifact = &document["artifacts"][0];
+    let path = artifact["path"].as_str().unwrap();
+    let bytes = std::fs::read(path).unwrap();
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
+    assert_eq!(artifact["sha256"], hex::encode(digest));
+    assert_eq!(document["status"], "ok");
+
+    let output = emwheel()
+        .args(["--json", "build", "--target", "0.0.1"])
+        .arg(repo().join("recipes/six"))
+        .output()
+        .unwrap();
+    crate::common::assert_user_error(&output);
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["status"], "error");
+    assert!(document["help"]
+        .as_str()
+        .unwrap()
+        .contains("emwheel target install 0.0.1"));
+}
