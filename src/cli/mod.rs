@@ -1,6 +1,7 @@
 //! The command line: clap types and one file per subcommand, glue only.
 
 mod build;
+mod ci_template;
 mod doctor;
 mod py_compile;
 mod report;
@@ -47,6 +48,8 @@ enum Command {
     PyCompile(py_compile::PyCompileArgs),
     /// Report wheels' sizes, compressed and unpacked, and their largest files.
     Report(report::ReportArgs),
+    /// Write a CI workflow that builds and tests this project's wasm wheel.
+    CiTemplate(ci_template::CiTemplateArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -121,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args, &ui),
         Command::PyCompile(args) => py_compile::run(args, &ui),
         Command::Report(args) => report::run(args, &ui),
+        Command::CiTemplate(args) => ci_template::run(args, &ui),
     };
     ui.finish();
     match result {
