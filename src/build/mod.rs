@@ -4,6 +4,7 @@
 
 mod env;
 mod package;
+mod project;
 mod pyproject;
 mod sandbox;
 mod source;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub use package::Package;
+pub use project::ProjectSettings;
 pub use source::SourceSpec;
 
 use env::BuildEnv;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::project::ProjectSettings;
 use super::source::SourceSpec;
 use crate::recipe::{Recipe, SourceKind};
 use crate::toolchain::wrapper::Exports;
@@ -82,8 +83,8 @@ impl Package {
         }
     }
 
-    /// A Python project directory built as it is (`emwheel build .`).
-    pub fn from_project(dir: &Path) -> Self {
+    /// A Python project directory built as it is (`emwheel build .`) with its settings.
+    pub fn from_project(dir: &Path, settings: &ProjectSettings) -> Self {
         let name = dir
             .canonicalize()
             .ok()
@@ -101,12 +102,20 @@ impl Package {
             extract_dir: None,
             script: None,
             post: None,
-            cflags: Vec::new(),
-            cxxflags: Vec::new(),
-            ldflags: Vec::new(),
-            backend_flags: Vec::new(),
-            exports: Exports::Pyinit,
-            pure: false,
+            cflags: split_flags(settings.cflags.as_deref().unwrap_or_default()),
+            cxxflags: split_flags(settings.cxxflags.as_deref().unwrap_or_default()),
+            ldflags: split_flags(settings.ldflags.as_deref().unwrap_or_default()),
+            backend_flags: settings
+                .config_settings
+                .iter()
+                .map(|(key, value)| format!("{key}={value}"))
+                .collect(),
+            exports: settings
+                .exports
+                .as_ref()
+                .map(exports)
+                .unwrap_or(Exports::Pyinit),
+            pure: settings.pure.unwrap_or(false),
         }
     }
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::TargetArgs;
-use crate::build::{self, BuildContext, Package};
+use crate::build::{self, BuildContext, Package, ProjectSettings};
 use crate::recipe;
 use crate::ui::Ui;
 
@@ -19,19 +19,22 @@ pub(super) struct BuildArgs {
     /// Ship bytecode compiled for the target Python instead of `.py` sources (faster loads).
     #[arg(long)]
     py_compile: bool,
+    /// A PEP 517 config setting for the backend, `key=value` (repeatable; projects only).
+    #[arg(short = 'C', long = "config-setting", value_name = "KEY=VALUE")]
+    config_settings: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
 }
 
 pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
-    let package = package_for(&args.path)?;
+    let (package, settings) = package_for(&args.path, &args.config_settings)?;
     let (target, toolchain) = args.target.resolve(ui)?;
     let context = BuildContext {
         target: &target,
         toolchain: &toolchain,
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
-        py_compile: args.py_compile,
+        py_compile: args.py_compile || settings.py_compile.unwrap_or(false),
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(
@@ -69,14 +72,21 @@ pub(super) fn artifact(wheel: &Path) -> miette::Result<serde_json::Value> {
     }))
 }
 
-/// A recipe if the path is or holds a `recipe.toml`, else a Python project.
-pub(super) fn package_for(path: &Path) -> miette::Result<Package> {
+/// A recipe if the path is or holds a `recipe.toml`, else a Python project with its
+/// settings: `[tool.emwheel]`, then `EMWHEEL_*` variables, then `-C` flags.
+fn package_for(
+    path: &Path,
+    config_settings: &[String],
+) -> miette::Result<(Package, ProjectSettings)> {
     if is_recipe(path) {
         let recipe = recipe::load(path)?;
-        return Ok(Package::from_recipe(&recipe));
+        return Ok((Package::from_recipe(&recipe), ProjectSettings::default()));
     }
     if path.join("pyproject.toml").is_file() || path.join("setup.py").is_file() {
-        return Ok(Package::from_project(path));
+        let mut settings = ProjectSettings::load(path)?;
+        settings.apply_env(|name| std::env::var(name).ok());
+        settings.apply_config_settings(config_settings);
+        return Ok((Package::from_project(path, &settings), settings));
     }
     Err(miette::miette!(
         help = "pass a recipe directory (with recipe.toml), a recipe.toml, or a Python project (with pyproject.toml or setup.py)",

@@ -54,7 +54,7 @@ pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
         path: &given,
         text: &text,
     };
-    let raw: RawRecipe = toml::from_str(&text).map_err(|e| source_file.toml_error(&e))?;
+    let raw: RawRecipe = parse_toml(&given, &text)?;
     let checker = Checker {
         file: source_file,
         dir: &dir,
@@ -70,6 +70,17 @@ pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
         test: raw.test,
         about: raw.about,
     })
+}
+
+/// Deserializes a TOML file's text into `T`, turning an error into one that points at the
+/// file, line and column with a help line (the nearest key for an unknown one). Also used
+/// for `[tool.emwheel]` in a project's `pyproject.toml`.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, RecipeError> {
+    let file = SourceFile { path, text };
+    toml::from_str(text).map_err(|error| file.toml_error(&error))
 }
 
 /// The recipe file for `path`: `path/recipe.toml` for a directory, else `path` itself.

@@ -5,3 +5,4 @@ mod bytecode;
 mod common;
 mod core;
 mod errors;
+mod project;
