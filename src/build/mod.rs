@@ -126,6 +126,8 @@ pub struct BuildContext<'a> {
     pub source_date_epoch: u64,
     /// Ship bytecode for the target Python instead of `.py` sources.
     pub py_compile: bool,
+    /// The environment of the compiler cache in front of emcc (empty for none).
+    pub compiler_cache: Vec<(String, String)>,
 }
 
 /// A finished build.
@@ -196,7 +198,8 @@ fn run_steps(
         version: package.version.clone(),
         source_date_epoch: context.source_date_epoch,
     };
-    let environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
+    let mut environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
+    environment.extend(context.compiler_cache.iter().cloned());
     if let Some(script) = &package.script {
         progress.phase(&package.name, "script");
         run_script(script, &source_dir, &environment, log)?;

@@ -7,6 +7,7 @@ use clap::Args;
 use super::TargetArgs;
 use crate::build::{self, BuildContext, Package, ProjectSettings};
 use crate::recipe;
+use crate::toolchain::cache::CompilerCache;
 use crate::ui::Ui;
 
 #[derive(Debug, Args)]
@@ -22,6 +23,9 @@ pub(super) struct BuildArgs {
     /// A PEP 517 config setting for the backend, `key=value` (repeatable; projects only).
     #[arg(short = 'C', long = "config-setting", value_name = "KEY=VALUE")]
     config_settings: Vec<String>,
+    /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
+    #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
+    compiler_cache: CompilerCache,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -35,6 +39,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
         py_compile: args.py_compile || settings.py_compile.unwrap_or(false),
+        compiler_cache: args.compiler_cache.environment()?,
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(

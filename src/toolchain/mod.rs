@@ -1,5 +1,6 @@
 //! Finding emcc, reading its version and comparing it with the target's.
 
+pub mod cache;
 pub mod wrapper;
 
 use std::fmt;
