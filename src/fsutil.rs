@@ -1,7 +1,28 @@
-//! Putting finished directories into place so that a reader sees all of one or nothing.
+//! Putting finished files and directories into place so that a reader sees all of one or
+//! nothing.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
+
+/// Writes `bytes` to a temp file beside `dest` and renames it over `dest`, creating the
+/// parent directory: an interrupted run leaves the old file or the new one, never half.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(parent)?;
+    let mut temp = tempfile::NamedTempFile::new_in(parent)?;
+    temp.write_all(bytes)?;
+    temp.persist(dest).map_err(|error| {
+        io::Error::new(
+            error.error.kind(),
+            format!(
+                "cannot rename a temp file to `{}`: {}",
+                dest.display(),
+                error.error
+            ),
+        )
+    })?;
+    Ok(())
+}
 
 /// Renames a finished staging directory to `dest`. When another process got there first
 /// (both built the same cache entry), theirs is kept and ours is dropped with its temp dir.
@@ -23,6 +44,17 @@ pub fn place_dir(staging: tempfile::TempDir, dest: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_write_replaces_the_file_and_leaves_no_temp() {
+        let root = tempfile::tempdir().unwrap();
+        let dest = root.path().join("sub/file.json");
+        write_atomic(&dest, b"old").unwrap();
+        write_atomic(&dest, b"new").unwrap();
+        assert_eq!(fs_err::read(&dest).unwrap(), b"new");
+        let entries = fs_err::read_dir(root.path().join("sub")).unwrap().count();
+        assert_eq!(entries, 1);
+    }
 
     #[test]
     fn first_placement_wins() {

@@ -482,3 +482,17 @@ fn unreadable_recipe_says_what_to_pass() {
     assert!(text.contains("cannot read recipe"), "{text}");
     assert!(text.contains("holding `recipe.toml`"), "{text}");
 }
+
+#[test]
+fn dependency_errors_point_at_the_entry() {
+    let text = format!("{MINIMAL}\n[requirements]\nhost = [\"numpy\"]\nrun = [\"six\", \"sxi\"]\n");
+    let (_tmp, recipe) = load_ok(&text);
+    assert_eq!(recipe.dependencies(DependencyKind::Host), ["numpy"]);
+    assert_eq!(recipe.dependencies(DependencyKind::Run), ["six", "sxi"]);
+    assert_eq!(recipe.text(), text);
+    let problem = Problem::new("no recipe `sxi`", "here", "did you mean `six`?");
+    let RecipeError::Invalid(err) = recipe.dependency_error(DependencyKind::Run, 1, problem) else {
+        panic!("expected a located error");
+    };
+    assert_error(&err, "no recipe `sxi`", (11, 15), "did you mean `six`?");
+}

@@ -1,5 +1,6 @@
 //! Finding emcc, reading its version and comparing it with the target's.
 
+mod version_cache;
 pub mod wrapper;
 
 use std::fmt;
@@ -120,7 +121,8 @@ pub struct Toolchain {
 
 impl Toolchain {
     /// Finds emcc: `--emsdk DIR`, then an activated emsdk (`EMSDK`), then `emcc` on PATH,
-    /// then the toolchain `scripts/setup` installed.
+    /// then the toolchain `scripts/setup` installed. Its version is read once and remembered
+    /// in emwheel's home until emcc's files change.
     pub fn find(emsdk_flag: Option<&Path>) -> Result<Self, ToolchainError> {
         let candidates = candidates(emsdk_flag);
         let found = candidates
@@ -132,7 +134,9 @@ impl Toolchain {
                 searched: candidates.into_iter().map(|(dir, _)| dir).collect(),
             });
         };
-        let version = read_version(&bin_dir.join("emcc"))?;
+        let cache_file = crate::home::cache_dir().join("emcc-version.json");
+        let version =
+            version_cache::cached_version(&bin_dir.join("emcc"), &cache_file, read_version)?;
         Ok(Toolchain {
             bin_dir,
             version,
