@@ -9,7 +9,10 @@ use std::path::Path;
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(parent)?;
-    let mut temp = tempfile::NamedTempFile::new_in(parent)?;
+    // A temp file is private (0600) by default; what is written here is ordinary output.
+    let mut temp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(parent)?;
     temp.write_all(bytes)?;
     temp.persist(dest).map_err(|error| {
         io::Error::new(

@@ -28,6 +28,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         toolchain: &toolchain,
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
+        log_dir: None,
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(
@@ -63,7 +64,7 @@ pub(super) fn is_recipe(path: &Path) -> bool {
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else a fixed default, so that builds are reproducible.
-fn source_date_epoch() -> u64 {
+pub(super) fn source_date_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|value| value.parse().ok())

@@ -1,6 +1,7 @@
 //! The command line: clap types and one file per subcommand, glue only.
 
 mod build;
+mod build_recipes;
 mod doctor;
 mod target;
 mod test;
@@ -36,6 +37,8 @@ enum Command {
     Target(target::TargetCommand),
     /// Build a recipe or a Python project into a wasm32-emscripten wheel.
     Build(build::BuildArgs),
+    /// Build many recipes and their dependencies in parallel, skipping unchanged ones.
+    BuildRecipes(build_recipes::BuildRecipesArgs),
     /// Install wheels in Pyodide under Node.js and run their test imports.
     Test(test::TestArgs),
 }
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
         Command::Build(args) => build::run(args, &ui),
+        Command::BuildRecipes(args) => build_recipes::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),
     };
     ui.finish();

@@ -6,6 +6,7 @@ use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
 use super::*;
+use crate::ui::render_plain as render;
 
 /// A well-formed digest, used by `MINIMAL` and `FULL`.
 const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -46,16 +47,6 @@ fn line_col(err: &InvalidRecipe) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     (line, col)
-}
-
-/// Renders a diagnostic as plain unicode text.
-fn render(err: &dyn miette::Diagnostic) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(200)
-        .render_report(&mut out, err)
-        .unwrap();
-    out
 }
 
 /// Asserts the message, `line:col` and help of an error, and that rendering shows them.
