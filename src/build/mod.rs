@@ -128,7 +128,8 @@ pub struct BuildContext<'a> {
     pub out_dir: PathBuf,
     /// Timestamp for every output entry.
     pub source_date_epoch: u64,
-    /// Where to keep a copy of each package's `build.log`, success or failure.
+    /// Where to keep a copy of each package's `build.log` (and `compiler.log`), success or
+    /// failure.
     pub log_dir: Option<PathBuf>,
 }
 
@@ -187,11 +188,17 @@ pub fn build(
     }
 }
 
-/// Copies the build log to `dest` (when logs are kept), since the build directory goes away.
+/// Copies the build log to `dest` (when logs are kept), since the build directory goes
+/// away, and the compiler wrapper's call log beside it as `<package>.compiler.log`.
 fn keep_log(sandbox: &Sandbox, dest: Option<PathBuf>) -> std::io::Result<()> {
-    match dest {
-        Some(dest) => crate::fsutil::write_atomic(&dest, &fs_err::read(sandbox.log_path())?),
-        None => Ok(()),
+    let Some(dest) = dest else { return Ok(()) };
+    crate::fsutil::write_atomic(&dest, &fs_err::read(sandbox.log_path())?)?;
+    let calls = dest.with_extension("compiler.log");
+    match fs_err::read(sandbox.compiler_log_path()) {
+        Ok(bytes) => crate::fsutil::write_atomic(&calls, &bytes),
+        // No compiler ran: a call log from an earlier build would mislead.
+        Err(_) if calls.exists() => fs_err::remove_file(&calls),
+        Err(_) => Ok(()),
     }
 }
 
