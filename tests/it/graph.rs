@@ -46,6 +46,14 @@ fn build_recipes(recipes: &Path, out: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Replaces `from` with `to` in a recipe's `recipe.toml`.
+fn edit(recipe: &Path, from: &str, to: &str) {
+    let file = recipe.join("recipe.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(from), "{from} not in {}", file.display());
+    std::fs::write(file, text.replace(from, to)).unwrap();
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -115,9 +123,11 @@ fn second_run_is_cached_and_a_changed_recipe_rebuilds_alone() {
         "a cached run must not rewrite a wheel"
     );
 
-    let recipe = recipes.path().join("six/recipe.toml");
-    let text = std::fs::read_to_string(&recipe).unwrap();
-    std::fs::write(&recipe, text + "# touched\n").unwrap();
+    edit(
+        &recipes.path().join("six"),
+        "[source]",
+        "# touched\n[source]",
+    );
     let touched = build_recipes(recipes.path(), out.path(), &["*"]);
     assert_success(&touched);
     let text = stderr(&touched);
@@ -135,13 +145,11 @@ fn a_failure_skips_its_dependents_and_the_others_build() {
     );
     std::fs::create_dir(recipes.path().join("broken")).unwrap();
     std::fs::write(recipes.path().join("broken/recipe.toml"), broken_recipe).unwrap();
-    let dependent = recipes.path().join("needs-six/recipe.toml");
-    let text = std::fs::read_to_string(&dependent).unwrap();
-    std::fs::write(
-        &dependent,
-        text.replace("run = [\"six\"]", "host = [\"broken\"]"),
-    )
-    .unwrap();
+    edit(
+        &recipes.path().join("needs-six"),
+        "run = [\"six\"]",
+        "host = [\"broken\"]",
+    );
 
     let out = tempfile::tempdir().unwrap();
     let output = build_recipes(
@@ -177,13 +185,11 @@ fn a_failure_skips_its_dependents_and_the_others_build() {
 #[test]
 fn an_unknown_dependency_is_located_in_its_recipe() {
     let recipes = recipe_dir(&["recipes/six", "tests/fixtures/needs-six"]);
-    let dependent = recipes.path().join("needs-six/recipe.toml");
-    let text = std::fs::read_to_string(&dependent).unwrap();
-    std::fs::write(
-        &dependent,
-        text.replace("run = [\"six\"]", "run = [\"sx\"]"),
-    )
-    .unwrap();
+    edit(
+        &recipes.path().join("needs-six"),
+        "run = [\"six\"]",
+        "run = [\"sx\"]",
+    );
     let out = recipes.path().join("out");
     let output = build_recipes(recipes.path(), &out, &["needs-six"]);
     let text = assert_user_error(&output);
