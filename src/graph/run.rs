@@ -99,21 +99,7 @@ pub fn build_all(
     progress: &dyn Progress,
 ) -> Result<Report, GraphError> {
     let start = Instant::now();
-    let target = context.target;
-    let target_json = crate::hash::sha256_file(&target.dir.join("target.json"))?;
-    let builder = Builder {
-        set,
-        plan,
-        context,
-        shared: SharedInputs {
-            target: format!("{} {target_json}", target.info.name),
-            emcc: context.toolchain.version.to_string(),
-            source_date_epoch: context.source_date_epoch,
-        },
-        cache: Cache::new(&context.out_dir),
-        force: options.force,
-        progress,
-    };
+    let builder = Builder::new(set, plan, context, options.force, progress)?;
     let schedule = Schedule {
         jobs: options.jobs,
         keep_going: options.keep_going,
@@ -147,7 +133,32 @@ struct Builder<'a> {
     progress: &'a dyn Progress,
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    fn new(
+        set: &'a RecipeSet,
+        plan: &'a Plan,
+        context: &'a BuildContext<'a>,
+        force: bool,
+        progress: &'a dyn Progress,
+    ) -> Result<Self, GraphError> {
+        let target = context.target;
+        let target_json = crate::hash::sha256_file(&target.dir.join("target.json"))?;
+        let shared = SharedInputs {
+            target: format!("{} {target_json}", target.info.name),
+            emcc: context.toolchain.version.to_string(),
+            source_date_epoch: context.source_date_epoch,
+        };
+        Ok(Builder {
+            set,
+            plan,
+            context,
+            shared,
+            cache: Cache::new(&context.out_dir),
+            force,
+            progress,
+        })
+    }
+
     /// One package: cached, or built; `host` holds its host dependencies' results.
     fn package(&self, index: usize, host: Vec<Done>) -> Result<Done, Failure> {
         let start = Instant::now();
@@ -176,16 +187,12 @@ impl Builder<'_> {
             .get(&node.name)
             .expect("the plan comes from the set");
         let package = Package::from_recipe(recipe);
-        let host: Vec<(String, String)> = node
-            .host
-            .iter()
-            .zip(host)
-            .map(|(&dep, done)| {
-                let name = self.plan.nodes()[dep].name.clone();
-                (name, done.wheel.sha256.clone())
-            })
-            .collect();
-        let key = CacheKey::new(recipe, &package, &self.shared, &host)?;
+        let key = CacheKey::new(
+            recipe,
+            &package,
+            &self.shared,
+            &self.host_wheels(index, host),
+        )?;
         let reason = if self.force {
             "--force".to_string()
         } else {
@@ -201,6 +208,15 @@ impl Builder<'_> {
         };
         self.cache.store(&package.name, &key, &wheel)?;
         Ok((wheel, Some(reason)))
+    }
+
+    /// Each host dependency of node `index` with the sha256 of its wheel.
+    fn host_wheels(&self, index: usize, host: &[Done]) -> Vec<(String, String)> {
+        let nodes = self.plan.nodes();
+        let names = nodes[index].host.iter().map(|&dep| nodes[dep].name.clone());
+        names
+            .zip(host.iter().map(|done| done.wheel.sha256.clone()))
+            .collect()
     }
 }
 
