@@ -1,8 +1,35 @@
 //! Putting finished files and directories into place so that a reader sees all of one or
 //! nothing.
 
-use std::io;
+use std::io::{self, Write};
 use std::path::Path;
+
+/// Writes `bytes` to a temp file beside `dest` and renames it over `dest`, creating the
+/// parent directory: an interrupted run leaves the old file or the new one, never half.
+pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
+    let parent = match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    fs_err::create_dir_all(parent)?;
+    // A temp file is private (0600) by default; what is written here is ordinary output.
+    let mut temp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(parent)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(dest).map_err(|error| {
+        io::Error::new(
+            error.error.kind(),
+            format!(
+                "cannot rename a temp file to `{}`: {}",
+                dest.display(),
+                error.error
+            ),
+        )
+    })?;
+    Ok(())
+}
 
 /// Renames a finished staging directory to `dest`. When another process got there first
 /// (both built the same cache entry), theirs is kept and ours is dropped with its temp dir.
@@ -21,33 +48,19 @@ pub fn place_dir(staging: tempfile::TempDir, dest: &Path) -> io::Result<()> {
     }
 }
 
-/// Writes `bytes` to a temp file beside `dest` and renames it into place, creating the
-/// parent directory: readers see the old file or the new one, never half of one.
-pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
-    let parent = match dest.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    fs_err::create_dir_all(parent)?;
-    let mut file = tempfile::NamedTempFile::new_in(parent)?;
-    io::Write::write_all(&mut file, bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(dest).map_err(|error| error.error)?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn atomic_write_replaces_whole_files() {
+    fn atomic_write_replaces_the_file_and_leaves_no_temp() {
         let root = tempfile::tempdir().unwrap();
-        let dest = root.path().join("a/b.txt");
-        write_atomic(&dest, b"one").unwrap();
-        write_atomic(&dest, b"two").unwrap();
-        assert_eq!(fs_err::read_to_string(&dest).unwrap(), "two");
-        assert_eq!(fs_err::read_dir(root.path().join("a")).unwrap().count(), 1);
+        let dest = root.path().join("sub/file.json");
+        write_atomic(&dest, b"old").unwrap();
+        write_atomic(&dest, b"new").unwrap();
+        assert_eq!(fs_err::read(&dest).unwrap(), b"new");
+        let entries = fs_err::read_dir(root.path().join("sub")).unwrap().count();
+        assert_eq!(entries, 1);
     }
 
     #[test]

@@ -45,6 +45,11 @@ pub fn build_envs_dir() -> PathBuf {
     home().join("build-envs")
 }
 
+/// Small caches of facts that are slow to learn (emcc's version).
+pub fn cache_dir() -> PathBuf {
+    home().join("cache")
+}
+
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }

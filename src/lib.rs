@@ -7,6 +7,7 @@ pub mod archive;
 pub mod build;
 pub mod cli;
 pub mod fsutil;
+pub mod graph;
 pub mod hash;
 pub mod home;
 pub mod pip;

@@ -114,6 +114,16 @@ pub enum BuildError {
     Io(#[from] std::io::Error),
 }
 
+impl BuildError {
+    /// The build directory a failed build kept.
+    pub fn build_dir(&self) -> Option<&Path> {
+        match self {
+            BuildError::Failed { build_dir, .. } => Some(build_dir),
+            _ => None,
+        }
+    }
+}
+
 /// Everything a build needs besides the package.
 pub struct BuildContext<'a> {
     /// The cross-build environment.
@@ -128,6 +138,17 @@ pub struct BuildContext<'a> {
     pub py_compile: bool,
     /// The environment of the compiler cache in front of emcc (empty for none).
     pub compiler_cache: Vec<(String, String)>,
+    /// Where to keep a copy of each package's `build.log` (and `compiler.log`), success or
+    /// failure.
+    pub log_dir: Option<PathBuf>,
+}
+
+impl BuildContext<'_> {
+    /// Where `package`'s build log is kept (`<log_dir>/<package>.log`), if logs are kept.
+    pub fn kept_log(&self, package: &str) -> Option<PathBuf> {
+        let dir = self.log_dir.as_ref()?;
+        Some(dir.join(format!("{package}.log")))
+    }
 }
 
 /// A finished build.
@@ -151,13 +172,20 @@ pub fn build(
     let start = Instant::now();
     let sandbox = Sandbox::new(&package.name)?;
     let mut log = fs_err::File::create(sandbox.log_path())?;
-    match run_steps(package, context, &sandbox, &mut log, progress) {
-        Ok(path) => Ok(BuiltWheel {
-            path,
-            seconds: start.elapsed().as_secs_f64(),
-            compiler: wrapper::summarize_log(&sandbox.compiler_log_path()),
-        }),
+    let result = run_steps(package, context, &sandbox, &mut log, progress);
+    let kept = keep_log(&sandbox, context.kept_log(&package.name));
+    match result {
+        Ok(path) => {
+            kept?;
+            Ok(BuiltWheel {
+                path,
+                seconds: start.elapsed().as_secs_f64(),
+                compiler: wrapper::summarize_log(&sandbox.compiler_log_path()),
+            })
+        }
         Err(error) => {
+            // The build's own error matters more than a log that could not be copied.
+            drop(kept);
             let help = diagnose(&error)
                 .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
             Err(BuildError::Failed {
@@ -167,6 +195,20 @@ pub fn build(
                 source: Box::new(error),
             })
         }
+    }
+}
+
+/// Copies the build log to `dest` (when logs are kept), since the build directory goes
+/// away, and the compiler wrapper's call log beside it as `<package>.compiler.log`.
+fn keep_log(sandbox: &Sandbox, dest: Option<PathBuf>) -> std::io::Result<()> {
+    let Some(dest) = dest else { return Ok(()) };
+    crate::fsutil::write_atomic(&dest, &fs_err::read(sandbox.log_path())?)?;
+    let calls = dest.with_extension("compiler.log");
+    match fs_err::read(sandbox.compiler_log_path()) {
+        Ok(bytes) => crate::fsutil::write_atomic(&calls, &bytes),
+        // No compiler ran: a call log from an earlier build would mislead.
+        Err(_) if calls.exists() => fs_err::remove_file(&calls),
+        Err(_) => Ok(()),
     }
 }
 

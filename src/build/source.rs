@@ -159,18 +159,26 @@ fn single_dir(dir: &Path) -> Result<Option<PathBuf>, BuildError> {
     }
 }
 
-/// Copies a source directory, leaving out version-control and build leftovers.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+/// The entries of a source directory the build copies, in a stable order: everything but
+/// version-control and build leftovers.
+fn source_tree(from: &Path) -> impl Iterator<Item = walkdir::Result<walkdir::DirEntry>> {
     let skipped = |name: &str| {
         matches!(
             name,
             ".git" | ".hg" | "build" | "dist" | "__pycache__" | ".venv"
         )
     };
-    let walker = walkdir::WalkDir::new(from)
+    walkdir::WalkDir::new(from)
+        .sort_by_file_name()
         .into_iter()
-        .filter_entry(|entry| entry.depth() == 0 || !skipped(&entry.file_name().to_string_lossy()));
-    for entry in walker {
+        .filter_entry(move |entry| {
+            entry.depth() == 0 || !skipped(&entry.file_name().to_string_lossy())
+        })
+}
+
+/// Copies a source directory, leaving out version-control and build leftovers.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
+    for entry in source_tree(from) {
         let entry = entry.map_err(std::io::Error::from)?;
         let target = to.join(entry.path().strip_prefix(from).expect("below root"));
         if entry.file_type().is_dir() {
@@ -180,6 +188,33 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// sha256 over the relative path and the sha256 of each file the build would copy.
+fn tree_sha256(dir: &Path) -> std::io::Result<String> {
+    let mut listing = String::new();
+    for entry in source_tree(dir) {
+        let entry = entry.map_err(std::io::Error::from)?;
+        if entry.file_type().is_file() {
+            let relative = entry.path().strip_prefix(dir).expect("below root");
+            let digest = crate::hash::sha256_file(entry.path())?;
+            listing.push_str(&format!("{digest}  {}\n", relative.display()));
+        }
+    }
+    Ok(crate::hash::sha256_bytes(listing.as_bytes()))
+}
+
+impl SourceSpec {
+    /// A digest of the source's bytes, for build caches: a download's pinned sha256, a
+    /// local archive's sha256, or a hash over a local tree's files (paths and bytes, the
+    /// files a build copies). Modification times play no part.
+    pub fn digest(&self) -> std::io::Result<String> {
+        match self {
+            SourceSpec::Pypi { sha256, .. } | SourceSpec::Url { sha256, .. } => Ok(sha256.clone()),
+            SourceSpec::Path { path, .. } if path.is_dir() => tree_sha256(path),
+            SourceSpec::Path { path, .. } => crate::hash::sha256_file(path),
+        }
+    }
 }
 
 /// Applies each patch with `patch -p1`, naming the patch that does not apply.
@@ -267,5 +302,35 @@ mod tests {
         assert!(to.path().join("pkg/f").is_file());
         assert!(!to.path().join(".git").exists());
         assert!(!to.path().join("build").exists());
+    }
+
+    #[test]
+    fn tree_digest_follows_paths_and_bytes_not_times_or_leftovers() {
+        let tree = tempfile::tempdir().unwrap();
+        fs_err::create_dir(tree.path().join("pkg")).unwrap();
+        fs_err::write(tree.path().join("pkg/a.py"), "a").unwrap();
+        let spec = SourceSpec::Path {
+            path: tree.path().to_path_buf(),
+            sha256: None,
+        };
+        let first = spec.digest().unwrap();
+        let file = fs_err::File::options()
+            .write(true)
+            .open(tree.path().join("pkg/a.py"))
+            .unwrap();
+        file.set_modified(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap();
+        fs_err::create_dir(tree.path().join("build")).unwrap();
+        fs_err::write(tree.path().join("build/junk.o"), "x").unwrap();
+        assert_eq!(
+            spec.digest().unwrap(),
+            first,
+            "times and build leftovers count"
+        );
+        fs_err::write(tree.path().join("pkg/a.py"), "b").unwrap();
+        let changed = spec.digest().unwrap();
+        assert_ne!(changed, first, "bytes must count");
+        fs_err::rename(tree.path().join("pkg/a.py"), tree.path().join("pkg/b.py")).unwrap();
+        assert_ne!(spec.digest().unwrap(), changed, "paths must count");
     }
 }

@@ -17,17 +17,24 @@ pub(super) struct BuildArgs {
     /// Where to write the wheel.
     #[arg(long, short, default_value = "dist")]
     out_dir: PathBuf,
-    /// Ship bytecode compiled for the target Python instead of `.py` sources (faster loads).
-    #[arg(long)]
-    py_compile: bool,
     /// A PEP 517 config setting for the backend, `key=value` (repeatable; projects only).
     #[arg(short = 'C', long = "config-setting", value_name = "KEY=VALUE")]
     config_settings: Vec<String>,
-    /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
-    #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
-    compiler_cache: CompilerCache,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(flatten)]
     target: TargetArgs,
+}
+
+/// How builds are made, shared by `build` and `build-recipes`.
+#[derive(Debug, Args)]
+pub(super) struct OutputArgs {
+    /// Ship bytecode compiled for the target Python instead of `.py` sources (faster loads).
+    #[arg(long)]
+    pub(super) py_compile: bool,
+    /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
+    #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
+    pub(super) compiler_cache: CompilerCache,
 }
 
 pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
@@ -38,8 +45,9 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         toolchain: &toolchain,
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
-        py_compile: args.py_compile || settings.py_compile.unwrap_or(false),
-        compiler_cache: args.compiler_cache.environment()?,
+        py_compile: args.output.py_compile || settings.py_compile.unwrap_or(false),
+        compiler_cache: args.output.compiler_cache.environment()?,
+        log_dir: None,
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(

@@ -1,6 +1,7 @@
 //! The command line: clap types and one file per subcommand, glue only.
 
 mod build;
+mod build_recipes;
 mod ci_template;
 mod doctor;
 mod py_compile;
@@ -42,6 +43,8 @@ enum Command {
     Target(target::TargetCommand),
     /// Build a recipe or a Python project into a wasm32-emscripten wheel.
     Build(build::BuildArgs),
+    /// Build many recipes and their dependencies in parallel, skipping unchanged ones.
+    BuildRecipes(build_recipes::BuildRecipesArgs),
     /// Install wheels in Pyodide under Node.js and run their test imports.
     Test(test::TestArgs),
     /// Replace wheels' `.py` files with bytecode compiled for the target Python.
@@ -121,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
         Command::Build(args) => build::run(args, &ui),
+        Command::BuildRecipes(args) => build_recipes::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),
         Command::PyCompile(args) => py_compile::run(args, &ui),
         Command::Report(args) => report::run(args, &ui),

@@ -47,7 +47,7 @@ pub struct InvalidRecipe {
 
 /// What went wrong, before it is tied to a place in the file.
 #[derive(Debug)]
-pub(super) struct Problem {
+pub struct Problem {
     message: String,
     label: String,
     help: String,
@@ -55,7 +55,7 @@ pub(super) struct Problem {
 
 impl Problem {
     /// A problem with its message, the label under the span, and the help line.
-    pub(super) fn new(
+    pub fn new(
         message: impl Into<String>,
         label: impl Into<String>,
         help: impl Into<String>,
@@ -159,7 +159,7 @@ fn unknown(what: &str, rest: &str) -> Problem {
 }
 
 /// The candidate closest to `given`, if it is close enough to be a typo.
-fn nearest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn nearest<'a>(given: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let given = given.to_lowercase();
     let limit = (given.chars().count() / 3).max(2);
     candidates

@@ -8,15 +8,16 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 
-pub use error::{InvalidRecipe, RecipeError};
+pub use error::{nearest, InvalidRecipe, Problem, RecipeError};
 pub use spec::{About, Build, BuildType, Exports, Package, Requirements, Test};
 pub use validate::{Extra, Source, SourceKind};
 pub use values::{InvalidValue, PackageName, PypiPin, Sha256};
 
 use error::SourceFile;
-use spec::RawRecipe;
+use spec::{RawRecipe, RequirementSpans};
 use validate::Checker;
 
 /// The file name looked for inside a recipe directory.
@@ -33,6 +34,26 @@ pub struct Recipe {
     requirements: Requirements,
     test: Test,
     about: About,
+    text: String,
+    requirement_spans: RequirementSpans,
+}
+
+/// The `[requirements]` lists that name other recipes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DependencyKind {
+    /// `host`: built before this recipe, which links or imports it while building.
+    Host,
+    /// `run`: needed when this recipe's package runs.
+    Run,
+}
+
+impl fmt::Display for DependencyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DependencyKind::Host => "host",
+            DependencyKind::Run => "run",
+        })
+    }
 }
 
 /// Loads a recipe from its directory or from its `recipe.toml`, and validates it.
@@ -60,15 +81,18 @@ pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
         dir: &dir,
     };
     let source = checker.source(raw.source)?;
+    let (requirements, requirement_spans) = raw.requirements.split();
     Ok(Recipe {
         dir,
         file,
         package: raw.package,
         source,
         build: raw.build,
-        requirements: raw.requirements,
+        requirements,
         test: raw.test,
         about: raw.about,
+        text,
+        requirement_spans,
     })
 }
 
@@ -146,5 +170,36 @@ impl Recipe {
     /// The `[about]` table.
     pub fn about(&self) -> &About {
         &self.about
+    }
+
+    /// The file's text as it was loaded (its bytes, for content hashes).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The recipes `requirements.<kind>` names, in file order.
+    pub fn dependencies(&self, kind: DependencyKind) -> &[String] {
+        match kind {
+            DependencyKind::Host => &self.requirements.host,
+            DependencyKind::Run => &self.requirements.run,
+        }
+    }
+
+    /// An error pointing at entry `index` of `requirements.<kind>` (file, line and column).
+    pub fn dependency_error(
+        &self,
+        kind: DependencyKind,
+        index: usize,
+        problem: Problem,
+    ) -> RecipeError {
+        let spans = match kind {
+            DependencyKind::Host => &self.requirement_spans.host,
+            DependencyKind::Run => &self.requirement_spans.run,
+        };
+        let file = SourceFile {
+            path: &self.file,
+            text: &self.text,
+        };
+        file.error(spans.get(index).cloned(), problem)
     }
 }

@@ -1,6 +1,7 @@
 //! Serde model of `recipe.toml`: one struct per table, keys as in Pyodide's `meta.yaml`.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -17,7 +18,7 @@ pub(super) struct RawRecipe {
     #[serde(default)]
     pub build: Build,
     #[serde(default)]
-    pub requirements: Requirements,
+    pub requirements: RawRequirements,
     #[serde(default)]
     pub test: Test,
     #[serde(default)]
@@ -171,9 +172,55 @@ impl<'de> Visitor<'de> for ExportsVisitor {
     }
 }
 
-/// `[requirements]`: other recipes and tools the build needs.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+/// `[requirements]` as parsed; spans of the entries that name recipes are kept so that the
+/// dependency graph can point at a dependency no recipe provides.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub(super) struct RawRequirements {
+    pub host: Vec<Spanned<String>>,
+    pub run: Vec<Spanned<String>>,
+    pub executable: Vec<String>,
+    pub constraint: Vec<String>,
+}
+
+impl RawRequirements {
+    /// The plain lists, and the spans of the `host` and `run` entries.
+    pub(super) fn split(self) -> (Requirements, RequirementSpans) {
+        let (host, host_spans) = unzip_spanned(self.host);
+        let (run, run_spans) = unzip_spanned(self.run);
+        let requirements = Requirements {
+            host,
+            run,
+            executable: self.executable,
+            constraint: self.constraint,
+        };
+        let spans = RequirementSpans {
+            host: host_spans,
+            run: run_spans,
+        };
+        (requirements, spans)
+    }
+}
+
+fn unzip_spanned(entries: Vec<Spanned<String>>) -> (Vec<String>, Vec<Range<usize>>) {
+    entries
+        .into_iter()
+        .map(|entry| {
+            let span = entry.span();
+            (entry.into_inner(), span)
+        })
+        .unzip()
+}
+
+/// Where each `requirements.host` and `requirements.run` entry is in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct RequirementSpans {
+    pub host: Vec<Range<usize>>,
+    pub run: Vec<Range<usize>>,
+}
+
+/// `[requirements]`: other recipes and tools the build needs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Requirements {
     /// Recipes needed at build time, e.g. libraries to link (`host`).
     pub host: Vec<String>,

@@ -6,6 +6,7 @@ use pretty_assertions::assert_eq;
 use tempfile::TempDir;
 
 use super::*;
+use crate::ui::render_plain as render;
 
 /// A well-formed digest, used by `MINIMAL` and `FULL`.
 const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -46,16 +47,6 @@ fn line_col(err: &InvalidRecipe) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let col = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     (line, col)
-}
-
-/// Renders a diagnostic as plain unicode text.
-fn render(err: &dyn miette::Diagnostic) -> String {
-    let mut out = String::new();
-    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-        .with_width(200)
-        .render_report(&mut out, err)
-        .unwrap();
-    out
 }
 
 /// Asserts the message, `line:col` and help of an error, and that rendering shows them.
@@ -481,4 +472,18 @@ fn unreadable_recipe_says_what_to_pass() {
     let text = render(&err);
     assert!(text.contains("cannot read recipe"), "{text}");
     assert!(text.contains("holding `recipe.toml`"), "{text}");
+}
+
+#[test]
+fn dependency_errors_point_at_the_entry() {
+    let text = format!("{MINIMAL}\n[requirements]\nhost = [\"numpy\"]\nrun = [\"six\", \"sxi\"]\n");
+    let (_tmp, recipe) = load_ok(&text);
+    assert_eq!(recipe.dependencies(DependencyKind::Host), ["numpy"]);
+    assert_eq!(recipe.dependencies(DependencyKind::Run), ["six", "sxi"]);
+    assert_eq!(recipe.text(), text);
+    let problem = Problem::new("no recipe `sxi`", "here", "did you mean `six`?");
+    let RecipeError::Invalid(err) = recipe.dependency_error(DependencyKind::Run, 1, problem) else {
+        panic!("expected a located error");
+    };
+    assert_error(&err, "no recipe `sxi`", (11, 15), "did you mean `six`?");
 }

@@ -1,6 +1,7 @@
 //! Finding emcc, reading its version and comparing it with the target's.
 
 pub mod cache;
+mod version_cache;
 pub mod wrapper;
 
 use std::fmt;
@@ -121,7 +122,8 @@ pub struct Toolchain {
 
 impl Toolchain {
     /// Finds emcc: `--emsdk DIR`, then an activated emsdk (`EMSDK`), then `emcc` on PATH,
-    /// then the toolchain `scripts/setup` installed.
+    /// then the toolchain `scripts/setup` installed. Its version is read once and remembered
+    /// in emwheel's home until emcc's files change.
     pub fn find(emsdk_flag: Option<&Path>) -> Result<Self, ToolchainError> {
         let candidates = candidates(emsdk_flag);
         let found = candidates
@@ -133,7 +135,9 @@ impl Toolchain {
                 searched: candidates.into_iter().map(|(dir, _)| dir).collect(),
             });
         };
-        let version = read_version(&bin_dir.join("emcc"))?;
+        let cache_file = crate::home::cache_dir().join("emcc-version.json");
+        let version =
+            version_cache::cached_version(&bin_dir.join("emcc"), &cache_file, read_version)?;
         Ok(Toolchain {
             bin_dir,
             version,

@@ -6,4 +6,5 @@ mod cache;
 mod common;
 mod core;
 mod errors;
+mod graph;
 mod project;

@@ -1,0 +1,148 @@
+//! `emwheel build-recipes`: a selection of recipes and their dependencies, built in
+//! parallel, each only when its inputs changed; a summary table at the end.
+
+use std::num::NonZeroUsize;
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::build::{source_date_epoch, OutputArgs};
+use super::TargetArgs;
+use crate::build::BuildContext;
+use crate::graph::{self, Options, PackageReport, Plan, RecipeSet, Report, Status};
+use crate::ui::Ui;
+
+#[derive(Debug, Args)]
+pub(super) struct BuildRecipesArgs {
+    /// What to build: recipe names, `*` (every recipe), `tag:<tag>`, and `!<name>` to leave
+    /// one out (quote `*` and `!` for the shell); commas separate words too. Dependencies
+    /// of what is selected are always built.
+    #[arg(required = true, value_name = "SELECTION")]
+    selection: Vec<String>,
+    /// The directory holding one `<name>/recipe.toml` per recipe.
+    #[arg(long, default_value = "recipes")]
+    recipe_dir: PathBuf,
+    /// Where to write the wheels; the cache and build logs go to its `.emwheel/`.
+    #[arg(long, short, default_value = "dist")]
+    out_dir: PathBuf,
+    /// How many packages build at once [default: the number of CPUs].
+    #[arg(long, short)]
+    jobs: Option<NonZeroUsize>,
+    /// After a failure, go on building everything whose dependencies succeeded.
+    #[arg(long)]
+    keep_going: bool,
+    /// Rebuild even the packages whose inputs did not change.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    output: OutputArgs,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
+    let selectors = graph::parse_selection(&args.selection)?;
+    let set = RecipeSet::load(&args.recipe_dir)?;
+    let plan = Plan::new(&set, &graph::select(&set, &selectors)?)?;
+    let (target, toolchain) = args.target.resolve(ui)?;
+    let context = BuildContext {
+        target: &target,
+        toolchain: &toolchain,
+        out_dir: args.out_dir.clone(),
+        source_date_epoch: source_date_epoch(),
+        py_compile: args.output.py_compile,
+        compiler_cache: args.output.compiler_cache.environment()?,
+        log_dir: Some(graph::logs_dir(&args.out_dir)),
+    };
+    let jobs = args
+        .jobs
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let options = Options {
+        jobs,
+        keep_going: args.keep_going,
+        force: args.force,
+    };
+    ui.begin(plan.nodes().len());
+    let report = graph::build_all(&set, &plan, &context, &options, ui);
+    ui.finish();
+    finish(report?, ui)
+}
+
+/// Shows each failure and the summary, prints the wheels on stdout, and fails when a
+/// package failed.
+fn finish(report: Report, ui: &Ui) -> miette::Result<()> {
+    let summary = summary(&report);
+    let failures = report.failures();
+    let mut wheels = Vec::new();
+    for package in report.packages {
+        match package.status {
+            Status::Failed(error) => ui.error(&format!("{:?}", miette::Report::new(*error))),
+            _ => wheels.extend(package.wheel),
+        }
+    }
+    ui.status(&summary);
+    for wheel in wheels {
+        println!("{}", wheel.display());
+    }
+    if failures == 0 {
+        return Ok(());
+    }
+    Err(miette::miette!(
+        help = "the summary above names each failure's build directory and log",
+        "{failures} of the selected packages failed to build"
+    ))
+}
+
+/// The summary table: package, status, time, and a note (why it was built, or where a
+/// failure's build directory and log are), then the counts.
+fn summary(report: &Report) -> String {
+    let rows: Vec<[String; 4]> = report.packages.iter().map(row).collect();
+    let width = |column: usize| {
+        let cells = rows.iter().map(|row| row[column].chars().count());
+        cells.max().unwrap_or(0)
+    };
+    let (name_width, status_width, time_width) = (width(0), width(1), width(2));
+    let mut text = String::new();
+    for [name, status, time, note] in &rows {
+        let line =
+            format!("{name:name_width$}  {status:status_width$}  {time:>time_width$}  {note}");
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    let count = |word: &str| rows.iter().filter(|row| row[1] == word).count();
+    let counts = ["built", "cached", "failed", "skipped"]
+        .map(|word| format!("{} {word}", count(word)))
+        .join(", ");
+    text.push_str(&format!(
+        "{} packages: {counts} in {:.1}s",
+        rows.len(),
+        report.seconds
+    ));
+    text
+}
+
+fn row(package: &PackageReport) -> [String; 4] {
+    let time = format!("{:.1}s", package.seconds);
+    let log = || match &package.log {
+        Some(log) => format!("log `{}`", log.display()),
+        None => "no log".to_string(),
+    };
+    let (status, time, note) = match &package.status {
+        Status::Built { reason } => ("built", time, reason.clone()),
+        Status::Cached => ("cached", time, String::new()),
+        Status::Failed(error) => {
+            let dir = error.build_dir().map_or_else(String::new, |dir| {
+                format!("build dir `{}`, ", dir.display())
+            });
+            ("failed", time, format!("{dir}{}", log()))
+        }
+        Status::Skipped { dependency } => (
+            "skipped",
+            "-".into(),
+            format!("dependency `{dependency}` failed"),
+        ),
+        Status::NotStarted => ("skipped", "-".into(), "stopped after a failure".into()),
+    };
+    [package.name.clone(), status.to_string(), time, note]
+}
