@@ -231,7 +231,7 @@ fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) 
         target_include: context.target.include_dir(),
         host_include_dirs: vec![info.host_include.clone()],
         cflags: with(&info.cflags, &package.cflags),
-        cxxflags: package.cxxflags.clone(),
+        cxxflags: with(&info.cxxflags, &package.cxxflags),
         ldflags: with(&info.ldflags, &package.ldflags),
         exports: package.exports.clone(),
         work_dir: sandbox.path().join("exports"),

@@ -1,6 +1,7 @@
 //! The command line: clap types and one file per subcommand, glue only.
 
 mod build;
+mod config;
 mod doctor;
 mod target;
 mod test;
@@ -31,9 +32,12 @@ pub struct Cli {
 enum Command {
     /// Check the toolchain and targets, and say how to fix what is missing.
     Doctor(doctor::DoctorArgs),
-    /// Install, list and inspect cross-build targets (Pyodide versions).
+    /// Install, list, choose and remove cross-build targets (Pyodide versions).
     #[command(subcommand)]
     Target(target::TargetCommand),
+    /// Print a target's build configuration (flags, versions, paths) for scripts.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Build a recipe or a Python project into a wasm32-emscripten wheel.
     Build(build::BuildArgs),
     /// Install wheels in Pyodide under Node.js and run their test imports.
@@ -43,7 +47,8 @@ enum Command {
 /// Which target to build for, and with which emcc.
 #[derive(Debug, Args)]
 struct TargetArgs {
-    /// The target (a Pyodide version) to build for; default: the newest installed.
+    /// The target (a Pyodide version) to build for; default: the one `emwheel target use`
+    /// chose, else the newest installed.
     #[arg(long)]
     target: Option<String>,
     /// An emsdk directory (or a directory holding emcc) to use instead of the one found.
@@ -75,6 +80,7 @@ impl TargetArgs {
                 "{mismatch}; building anyway because the mismatch was allowed"
             ));
         }
+        target::warn_cross_host(&target, ui);
         Ok((target, toolchain))
     }
 }
@@ -91,6 +97,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
+        Command::Config(command) => config::run(command),
         Command::Build(args) => build::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),
     };

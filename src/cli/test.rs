@@ -26,8 +26,11 @@ pub(super) struct TestArgs {
 
 pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let target = args.target.target()?;
-    let micropip = target.dir.join(&target.info.micropip_wheels[0]);
-    let runtime = PyodideRuntime::new(target.runtime_dir(), micropip);
+    let micropip = target.info.micropip_wheels.iter();
+    let runtime = PyodideRuntime::new(
+        target.runtime_dir(),
+        micropip.map(|wheel| target.dir.join(wheel)).collect(),
+    );
     let mut failed = Vec::new();
     for input in &args.inputs {
         let spec = test_spec(input, &args.dist)?;

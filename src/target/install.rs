@@ -1,6 +1,7 @@
 //! Assembling a target from a Pyodide distribution: the npm registry's `pyodide` package
 //! (through the `npm` client, so the user's registry configuration applies), a local
-//! directory, or an npm tarball.
+//! directory, or an npm tarball; optionally with Pyodide's own cross-build environment
+//! (`--xbuildenv`) for the headers, sysconfig and flags.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::hostpython::HostPython;
+use super::xbuildenv::XBuildEnv;
 use super::{
-    headers, include_dir, platform_tag, python_xy, sysconfig, Target, TargetError, TargetInfo,
+    cross_sysconfig_dir, headers, include_dir, platform_tag, python_xy, sysconfig, Target,
+    TargetError, TargetInfo,
 };
 use crate::process::Cmd;
 
@@ -45,24 +48,49 @@ pub struct InstallOptions {
     pub host_python: Option<PathBuf>,
     /// A CPython `include/pythonX.Y` to use instead of the host interpreter's.
     pub headers: Option<PathBuf>,
+    /// The wheel platform tag, instead of the one [`platform_tag`] derives.
+    pub platform_tag: Option<String>,
+    /// A Pyodide cross-build environment (archive or directory) to take the headers,
+    /// sysconfig and flags from.
+    pub xbuildenv: Option<PathBuf>,
+    /// The sha256 the `xbuildenv` archive must have.
+    pub sha256: Option<String>,
     /// Replace an installed target of the same name.
     pub force: bool,
 }
 
 /// The lockfile's `info`, which names the Python, platform and ABI.
+#[derive(Debug, PartialEq)]
 struct LockInfo {
     python: String,
     platform: String,
     abi_version: String,
 }
 
-/// Installs a target and returns it. An installed target of the same name is kept unless
-/// `force`: installing is idempotent. The target is assembled in a staging directory and
-/// renamed into place, so an interrupted install leaves nothing half-made.
-pub fn install(source: &InstallSource, options: &InstallOptions) -> Result<Target, TargetError> {
+/// What a target is assembled from, once fetched into the staging directory.
+struct Inputs<'a> {
+    name: String,
+    staging: &'a Path,
+    final_dir: PathBuf,
+    xbuildenv: Option<XBuildEnv>,
+    options: &'a InstallOptions,
+}
+
+/// Installs a target and returns it. The runtime comes from `source`, or (with only an
+/// xbuildenv) from npm at the xbuildenv's Pyodide version. An installed target of the same
+/// name is kept unless `force`: installing is idempotent. The target is assembled in a
+/// staging directory and renamed into place, so an interrupted install leaves nothing
+/// half-made, and a refused input (a wrong sha256, say) leaves nothing at all.
+pub fn install(
+    source: Option<&InstallSource>,
+    options: &InstallOptions,
+) -> Result<Target, TargetError> {
+    if let Some(tag) = &options.platform_tag {
+        super::check_platform_tag(tag)?;
+    }
     let targets_dir = crate::home::targets_dir();
     fs_err::create_dir_all(&targets_dir)?;
-    if let InstallSource::Npm(version) = source {
+    if let (Some(InstallSource::Npm(version)), None) = (source, &options.xbuildenv) {
         let existing = targets_dir.join(version);
         if existing.join("target.json").is_file() && !options.force {
             return Target::open(&existing);
@@ -71,20 +99,63 @@ pub fn install(source: &InstallSource, options: &InstallOptions) -> Result<Targe
     let staging = tempfile::Builder::new()
         .prefix(".install-")
         .tempdir_in(&targets_dir)?;
+    let xbuildenv = options
+        .xbuildenv
+        .as_deref()
+        .map(|path| XBuildEnv::open(path, options.sha256.as_deref(), staging.path()))
+        .transpose()?;
+    let source = runtime_source(source, xbuildenv.as_ref())?;
     let runtime = staging.path().join("runtime");
     fs_err::create_dir_all(&runtime)?;
-    let name = fetch_runtime(source, staging.path(), &runtime)?;
+    let name = fetch_runtime(&source, staging.path(), &runtime)?;
     let final_dir = targets_dir.join(&name);
     if final_dir.join("target.json").is_file() && !options.force {
         return Target::open(&final_dir);
     }
-    let info = assemble(&name, staging.path(), &final_dir, options)?;
+    let inputs = Inputs {
+        name,
+        staging: staging.path(),
+        final_dir: final_dir.clone(),
+        xbuildenv,
+        options,
+    };
+    let info = assemble(&inputs)?;
+    // The unpacked xbuildenv served its purpose; only what the target needs stays.
+    remove_if_present(&staging.path().join("xbuildenv"))?;
+    let info = TargetInfo {
+        files: hash_tree(staging.path())?,
+        ..info
+    };
     write_json(&staging.path().join("target.json"), &info)?;
     if final_dir.exists() {
         fs_err::remove_dir_all(&final_dir)?;
     }
     fs_err::rename(staging.keep(), &final_dir)?;
     Target::open(&final_dir)
+}
+
+/// The runtime's source: the one given, else npm at the xbuildenv's Pyodide version.
+fn runtime_source(
+    source: Option<&InstallSource>,
+    xbuildenv: Option<&XBuildEnv>,
+) -> Result<InstallSource, TargetError> {
+    match (source, xbuildenv) {
+        (Some(source), _) => Ok(source.clone()),
+        (None, Some(env)) => Ok(InstallSource::Npm(env.version()?)),
+        (None, None) => Err(TargetError::Invalid {
+            message: "no Pyodide distribution given".to_string(),
+            help:
+                "pass a version (`0.29.5`), a distribution directory or tarball, or `--xbuildenv`"
+                    .to_string(),
+        }),
+    }
+}
+
+fn remove_if_present(dir: &Path) -> Result<(), TargetError> {
+    if dir.is_dir() {
+        fs_err::remove_dir_all(dir)?;
+    }
+    Ok(())
 }
 
 /// Puts the distribution's files into `runtime` and returns the target's name (its version).
@@ -165,59 +236,172 @@ fn package_version(runtime: &Path) -> Result<String, TargetError> {
         })
 }
 
-fn assemble(
-    name: &str,
-    staging: &Path,
-    final_dir: &Path,
-    options: &InstallOptions,
-) -> Result<TargetInfo, TargetError> {
-    let runtime = staging.join("runtime");
-    let lock = read_json(&runtime.join("pyodide-lock.json"))?;
-    let info = lock_info(&lock, &runtime)?;
+/// Everything `target.json` records but the file hashes, which come last.
+fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
+    let runtime = inputs.staging.join("runtime");
+    let lock_path = runtime.join("pyodide-lock.json");
+    let lock = read_json(&lock_path)?;
+    let info = lock_info(&lock, &lock_path)?;
+    if let Some(env) = &inputs.xbuildenv {
+        check_same_build(env, &info)?;
+    }
     let xy = python_xy(&info.python);
-    let host = HostPython::find(&xy, options.host_python.as_deref())?;
-    let sysconfigdata = extract_sysconfigdata(&runtime, &staging.join("sysconfig"))?;
+    let host = HostPython::find(&xy, inputs.options.host_python.as_deref())?;
+    let sysconfigdata = place_sysconfigdata(inputs, &info.python)?;
     // Paths inside the sysconfigdata are evaluated against where the target will live.
-    let vars = sysconfig::read(&host.path, &sysconfigdata, final_dir)?;
-    let headers_from = options
-        .headers
-        .clone()
-        .unwrap_or_else(|| host.include.clone());
-    headers::assemble(&headers_from, &vars, &include_dir(staging, &info.python))?;
-    let micropip_wheels = fetch_micropip(&lock, &host, staging)?;
-    let cflags = sysconfig::string(&vars, "CFLAGS")?;
+    let vars = sysconfig::read(&host.path, &sysconfigdata, &inputs.final_dir)?;
+    let headers_from = place_headers(inputs, &info.python, &host, &vars)?;
+    if host.version != xy {
+        let text = sysconfig::cross_sysconfigdata(
+            &fs_err::read_to_string(&sysconfigdata)?,
+            &vars,
+            &xy,
+            &host.version,
+        )?;
+        let dir = cross_sysconfig_dir(inputs.staging, &host.version);
+        fs_err::create_dir_all(&dir)?;
+        fs_err::write(dir.join(sysconfigdata.file_name().expect("a file")), text)?;
+    }
+    let micropip_wheels = fetch_micropip(&lock, &host, inputs.staging)?;
+    let flags = sysconfig::side_module_flags(&exception_source(inputs, &vars)?);
+    let (platform_tag, platform_tag_overridden) = match &inputs.options.platform_tag {
+        Some(tag) => (tag.clone(), true),
+        None => (platform_tag(&info.abi_version, &info.platform), false),
+    };
     Ok(TargetInfo {
         format_version: super::FORMAT_VERSION,
-        name: name.to_string(),
+        name: inputs.name.clone(),
         python_version: info.python.clone(),
         emscripten_version: info
             .platform
             .trim_start_matches("emscripten_")
             .replace('_', "."),
-        platform_tag: platform_tag(&info.abi_version, &info.platform),
+        platform_tag,
+        platform_tag_overridden,
         abi_version: info.abi_version,
         platform: info.platform,
         ext_suffix: sysconfig::string(&vars, "EXT_SUFFIX")?,
-        cflags: sysconfig::side_module_cflags(&cflags),
-        ldflags: sysconfig::side_module_ldflags(&cflags),
+        cflags: flags.cflags,
+        cxxflags: flags.cxxflags,
+        ldflags: flags.ldflags,
         host_python: host.path,
+        host_python_version: host.version,
         host_include: host.include,
         headers_from,
         micropip_wheels,
-        files: hash_tree(staging)?,
+        files: BTreeMap::new(),
     })
 }
 
-fn lock_info(lock: &Value, runtime: &Path) -> Result<LockInfo, TargetError> {
+/// The xbuildenv and the runtime must come from the same Pyodide build.
+fn check_same_build(env: &XBuildEnv, runtime: &LockInfo) -> Result<(), TargetError> {
+    let lock_path = env.lockfile();
+    let ours = lock_info(&read_json(&lock_path)?, &lock_path)?;
+    if ours == *runtime {
+        return Ok(());
+    }
+    Err(TargetError::Invalid {
+        message: format!(
+            "the cross-build environment is for Python {} on {} (ABI {}), the runtime for Python {} on {} (ABI {})",
+            ours.python, ours.platform, ours.abi_version, runtime.python, runtime.platform, runtime.abi_version
+        ),
+        help: "pass the runtime of the Pyodide version the cross-build environment was made for"
+            .to_string(),
+    })
+}
+
+/// Copies the target's sysconfigdata into `sysconfig/`: the xbuildenv's, else the one in the
+/// runtime's `python_stdlib.zip`.
+fn place_sysconfigdata(inputs: &Inputs, python: &str) -> Result<PathBuf, TargetError> {
+    let dest = inputs.staging.join("sysconfig");
+    let Some(env) = &inputs.xbuildenv else {
+        return extract_sysconfigdata(&inputs.staging.join("runtime"), &dest);
+    };
+    let file_name = format!("{}.py", super::SYSCONFIGDATA_NAME);
+    let source = env
+        .install_dir(python)?
+        .join("sysconfigdata")
+        .join(&file_name);
+    fs_err::create_dir_all(&dest)?;
+    fs_err::copy(&source, dest.join(&file_name))?;
+    Ok(dest.join(file_name))
+}
+
+/// Lays out the target's `include/pythonX.Y` and returns where the headers came from: the
+/// xbuildenv's as they are, else CPython headers of the same `X.Y` (`--headers`, the host's,
+/// or those `scripts/setup` unpacked) with `pyconfig.h` rewritten for wasm32.
+fn place_headers(
+    inputs: &Inputs,
+    python: &str,
+    host: &HostPython,
+    vars: &sysconfig::BuildTimeVars,
+) -> Result<PathBuf, TargetError> {
+    let dest = include_dir(inputs.staging, python);
+    if let Some(env) = &inputs.xbuildenv {
+        let xy = python_xy(python);
+        headers::copy_tree(
+            &env.install_dir(python)?
+                .join("include")
+                .join(format!("python{xy}")),
+            &dest,
+        )?;
+        return Ok(env.origin.clone());
+    }
+    let source = header_source(inputs.options.headers.as_deref(), python, host)?;
+    headers::assemble(&source, vars, &dest)?;
+    Ok(source)
+}
+
+/// CPython headers of the target's `X.Y` for the pyconfig.h rewrite.
+fn header_source(
+    explicit: Option<&Path>,
+    python: &str,
+    host: &HostPython,
+) -> Result<PathBuf, TargetError> {
+    let xy = python_xy(python);
+    if let Some(dir) = explicit {
+        return Ok(dir.to_path_buf());
+    }
+    if host.version == xy {
+        return Ok(host.include.clone());
+    }
+    let unpacked = crate::home::python_headers_dir(&xy);
+    if unpacked.join("Python.h").is_file() {
+        return Ok(unpacked);
+    }
+    Err(TargetError::Invalid {
+        message: format!(
+            "no CPython {xy} headers: the host Python is {}, and `{}` does not exist",
+            host.version,
+            unpacked.display()
+        ),
+        help: format!(
+            "pass `--headers DIR` with a CPython `include/python{xy}` (Debian's `libpython{xy}-dev` has one; `scripts/setup` unpacks it there)"
+        ),
+    })
+}
+
+/// The compile flags the exception-handling flags are taken from: the xbuildenv's
+/// `CFLAGS_BASE` (what pyodide-build builds side modules with), else the sysconfig's `CFLAGS`.
+fn exception_source(
+    inputs: &Inputs,
+    vars: &sysconfig::BuildTimeVars,
+) -> Result<String, TargetError> {
+    match &inputs.xbuildenv {
+        Some(env) => env.var("CFLAGS_BASE"),
+        None => sysconfig::string(vars, "CFLAGS"),
+    }
+}
+
+/// The lockfile's `info` ([pyodide-lock](https://github.com/pyodide/pyodide-lock)); keys
+/// this does not read (0.27's `version`, 314's `tool`) are ignored.
+fn lock_info(lock: &Value, path: &Path) -> Result<LockInfo, TargetError> {
     let field = |key: &str| {
         lock["info"][key]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| TargetError::Invalid {
-                message: format!(
-                    "`{}` has no `info.{key}`",
-                    runtime.join("pyodide-lock.json").display()
-                ),
+                message: format!("`{}` has no `info.{key}`", path.display()),
                 help: "pass a Pyodide distribution whose lockfile is complete".to_string(),
             })
     };
