@@ -25,7 +25,7 @@ use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 use crate::toolchain::Toolchain;
 use crate::ui::Progress;
-use crate::wheel::{self, TargetTags};
+use crate::wheel;
 
 /// The timestamp outputs carry when `SOURCE_DATE_EPOCH` is not set: 1980-01-01, the
 /// earliest a zip entry can hold, so that builds are reproducible by default.
@@ -339,13 +339,7 @@ fn finish_wheel(
         environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
         run_script(post, unpacked.root(), &environment, log)?;
     }
-    let target = context.target;
-    let tags = TargetTags {
-        python_tag: target.python_tag(),
-        platform_tag: target.info.platform_tag.clone(),
-        ext_suffix: target.info.ext_suffix.clone(),
-    };
-    let report = unpacked.repair(&tags)?;
+    let report = unpacked.repair(&context.target.tags())?;
     if !report.has_extensions()
         && !package.pure
         && source::has_native_sources(&sandbox.source_dir())

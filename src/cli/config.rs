@@ -67,16 +67,16 @@ pub(super) fn run(command: ConfigCommand) -> miette::Result<()> {
     match command {
         ConfigCommand::Get { key, target } => {
             let getter = lookup(&key)?;
-            println!("{}", getter(&target::resolve(target.as_deref())?));
+            super::print_data([getter(&target::resolve(target.as_deref())?)])
         }
         ConfigCommand::List { target } => {
             let chosen = target::resolve(target.as_deref())?;
-            for (key, getter) in KEYS {
-                println!("{key}={}", getter(&chosen));
-            }
+            super::print_data(
+                KEYS.iter()
+                    .map(|(key, getter)| format!("{key}={}", getter(&chosen))),
+            )
         }
     }
-    Ok(())
 }
 
 /// The getter of `key`, or an error listing the keys with the nearest first.

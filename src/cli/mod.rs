@@ -85,6 +85,20 @@ impl TargetArgs {
     }
 }
 
+/// Writes data lines to stdout; a reader that stops early (`| head`) ends the output quietly
+/// instead of a panic.
+fn print_data(lines: impl IntoIterator<Item = String>) -> miette::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        match writeln!(out, "{line}") {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            result => result.map_err(|error| miette::miette!("writing to stdout: {error}"))?,
+        }
+    }
+    Ok(())
+}
+
 /// Parses the command line, runs it, and maps the outcome to an exit code: 0 ok, 1 a user or
 /// build failure, 2 a usage error (clap exits with 2 itself).
 pub fn main() -> ExitCode {

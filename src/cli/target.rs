@@ -123,7 +123,7 @@ the limited API, setup.py code that branches on `sys.version_info`",
 
 fn list() -> miette::Result<()> {
     let (targets, default) = target::list_with_default()?;
-    for (index, installed) in targets.iter().enumerate() {
+    super::print_data(targets.iter().enumerate().map(|(index, installed)| {
         let info = &installed.info;
         let host = match installed.cross_host() {
             Some(host) => format!("host Python {host} (cross-version)"),
@@ -139,14 +139,13 @@ fn list() -> miette::Result<()> {
         } else {
             ""
         };
-        println!(
+        format!(
             "{}\tPython {}\tEmscripten {}\t{}{tag_origin}\t{host}\theaders from {}{marker}",
             info.name,
             info.python_version,
             info.emscripten_version,
             info.platform_tag,
             info.headers_from.display()
-        );
-    }
-    Ok(())
+        )
+    }))
 }

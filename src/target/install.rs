@@ -457,22 +457,28 @@ fn fetch_micropip(
 ) -> Result<Vec<PathBuf>, TargetError> {
     let packages = staging.join("packages");
     fs_err::create_dir_all(&packages)?;
+    micropip_requirements(lock)?
+        .iter()
+        .map(|(name, version)| download_wheel(host, name, version, &packages))
+        .collect()
+}
+
+/// micropip and each package its lockfile entry depends on, with their lockfile versions.
+fn micropip_requirements(lock: &Value) -> Result<Vec<(String, String)>, TargetError> {
     let depends = lock["packages"]["micropip"]["depends"]
         .as_array()
         .cloned()
         .unwrap_or_default();
     let names = std::iter::once("micropip").chain(depends.iter().filter_map(Value::as_str));
-    let mut wheels = Vec::new();
-    for name in names {
-        let Some(version) = lock["packages"][name]["version"].as_str() else {
-            return Err(TargetError::Invalid {
+    names
+        .map(|name| match lock["packages"][name]["version"].as_str() {
+            Some(version) => Ok((name.to_string(), version.to_string())),
+            None => Err(TargetError::Invalid {
                 message: format!("the target's pyodide-lock.json has no version for `{name}`"),
                 help: "pass a Pyodide distribution whose lockfile lists micropip".to_string(),
-            });
-        };
-        wheels.push(download_wheel(host, name, version, &packages)?);
-    }
-    Ok(wheels)
+            }),
+        })
+        .collect()
 }
 
 fn download_wheel(
@@ -544,4 +550,89 @@ fn write_json(path: &Path, info: &TargetInfo) -> Result<(), TargetError> {
     let text = serde_json::to_string_pretty(info).expect("target info serializes");
     fs_err::write(path, text + "\n")?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `info` and micropip entries of the three supported Pyodides' lockfiles, as shipped
+    /// (314's with its `tool` keys).
+    fn lock(version: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/locks")
+            .join(format!("{version}.json"));
+        read_json(&path).unwrap()
+    }
+
+    #[test]
+    fn lockfiles_of_every_supported_pyodide_give_python_platform_and_tag() {
+        let cases = [
+            (
+                "0.27.7",
+                "3.12.7",
+                "emscripten_3_1_58",
+                "2024_0",
+                "pyodide_2024_0_wasm32",
+            ),
+            (
+                "0.29.5",
+                "3.13.2",
+                "emscripten_4_0_9",
+                "2025_0",
+                "pyemscripten_2025_0_wasm32",
+            ),
+            (
+                "314.0.7",
+                "3.14.2",
+                "emscripten_5_0_3",
+                "2026_0",
+                "pyemscripten_2026_0_wasm32",
+            ),
+        ];
+        for (version, python, platform, abi, tag) in cases {
+            let info = lock_info(&lock(version), Path::new(version)).unwrap();
+            let expected = LockInfo {
+                python: python.to_string(),
+                platform: platform.to_string(),
+                abi_version: abi.to_string(),
+            };
+            assert_eq!(info, expected, "{version}");
+            assert_eq!(platform_tag(&info.abi_version, &info.platform), tag);
+        }
+    }
+
+    #[test]
+    fn micropip_and_its_dependencies_come_from_the_lockfile() {
+        let pairs = |version: &str| micropip_requirements(&lock(version)).unwrap();
+        let owned = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            pairs("0.27.7"),
+            owned(&[("micropip", "0.9.0"), ("packaging", "24.2")])
+        );
+        assert_eq!(pairs("0.29.5"), owned(&[("micropip", "0.11.1")]));
+        assert_eq!(pairs("314.0.7"), owned(&[("micropip", "0.11.1")]));
+        for (name, version) in pairs("0.27.7").iter().chain(&pairs("314.0.7")) {
+            let file = format!("{name}-{version}-py3-none-any.whl");
+            assert!(
+                KNOWN_WHEELS.iter().any(|(known, _)| *known == file),
+                "{file}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lockfile_without_info_names_the_missing_key() {
+        let error = lock_info(
+            &serde_json::json!({"packages": {}}),
+            Path::new("x/lock.json"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(error, "`x/lock.json` has no `info.python`");
+    }
 }

@@ -170,6 +170,15 @@ impl Target {
         format!("cp{}", self.python_xy().replace('.', ""))
     }
 
+    /// The tags wheels for this target carry (what [`crate::wheel`] retags to and checks).
+    pub fn tags(&self) -> crate::wheel::TargetTags {
+        crate::wheel::TargetTags {
+            python_tag: self.python_tag(),
+            platform_tag: self.info.platform_tag.clone(),
+            ext_suffix: self.info.ext_suffix.clone(),
+        }
+    }
+
     /// The Emscripten version the target requires.
     pub fn emscripten_version(&self) -> Option<EmccVersion> {
         EmccVersion::parse(&self.info.emscripten_version)
