@@ -17,6 +17,37 @@ pub fn assemble(source: &Path, vars: &BuildTimeVars, dest: &Path) -> Result<(), 
     Ok(())
 }
 
+/// Refuses headers of another CPython `X.Y` than the target's (read from `patchlevel.h`).
+pub fn check_version(source: &Path, xy: &str) -> Result<(), TargetError> {
+    let patchlevel = source.join("patchlevel.h");
+    let text = fs_err::read_to_string(&patchlevel).map_err(|_| TargetError::Invalid {
+        message: format!("`{}` has no patchlevel.h", source.display()),
+        help: "pass `--headers` with a CPython `include/pythonX.Y` directory".to_string(),
+    })?;
+    let define = |name: &str| {
+        text.lines()
+            .filter_map(|line| line.trim().strip_prefix("#define "))
+            .find_map(|rest| rest.strip_prefix(name))
+            .map(|value| value.trim().to_string())
+            .unwrap_or_default()
+    };
+    let found = format!(
+        "{}.{}",
+        define("PY_MAJOR_VERSION"),
+        define("PY_MINOR_VERSION")
+    );
+    if found == xy {
+        return Ok(());
+    }
+    Err(TargetError::Invalid {
+        message: format!(
+            "`{}` holds CPython {found} headers, but the target is Python {xy}",
+            source.display()
+        ),
+        help: format!("pass `--headers` with a CPython `include/python{xy}` directory"),
+    })
+}
+
 /// The `pyconfig.h` to rewrite. Debian's `include/pythonX.Y/pyconfig.h` only dispatches to
 /// `include/<triplet>/pythonX.Y/pyconfig.h`; any of those will do, since every line that
 /// depends on the machine is rewritten from the target's sysconfig.
@@ -154,6 +185,19 @@ mod tests {
         fs_err::remove_file(arch.join("pyconfig.h")).unwrap();
         let error = assemble(&include, &vars(), &dest).unwrap_err();
         assert!(error.to_string().contains("per-architecture"), "{error}");
+    }
+
+    #[test]
+    fn headers_of_another_python_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "#define PY_MAJOR_VERSION        3\n#define PY_MINOR_VERSION        14\n";
+        fs_err::write(dir.path().join("patchlevel.h"), text).unwrap();
+        assert!(check_version(dir.path(), "3.14").is_ok());
+        let error = check_version(dir.path(), "3.13").unwrap_err().to_string();
+        assert!(
+            error.ends_with("holds CPython 3.14 headers, but the target is Python 3.13"),
+            "{error}"
+        );
     }
 
     #[test]

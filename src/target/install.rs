@@ -70,6 +70,8 @@ struct LockInfo {
 /// What a target is assembled from, once fetched into the staging directory.
 struct Inputs<'a> {
     name: String,
+    /// The lockfile as the user knows it, for messages (the copy read is in `staging`).
+    lock_origin: PathBuf,
     staging: &'a Path,
     final_dir: PathBuf,
     xbuildenv: Option<XBuildEnv>,
@@ -91,9 +93,8 @@ pub fn install(
     let targets_dir = crate::home::targets_dir();
     fs_err::create_dir_all(&targets_dir)?;
     if let (Some(InstallSource::Npm(version)), None) = (source, &options.xbuildenv) {
-        let existing = targets_dir.join(version);
-        if existing.join("target.json").is_file() && !options.force {
-            return Target::open(&existing);
+        if let Some(kept) = keep_installed(&targets_dir.join(version), options)? {
+            return Ok(kept);
         }
     }
     let staging = tempfile::Builder::new()
@@ -109,11 +110,12 @@ pub fn install(
     fs_err::create_dir_all(&runtime)?;
     let name = fetch_runtime(&source, staging.path(), &runtime)?;
     let final_dir = targets_dir.join(&name);
-    if final_dir.join("target.json").is_file() && !options.force {
-        return Target::open(&final_dir);
+    if let Some(kept) = keep_installed(&final_dir, options)? {
+        return Ok(kept);
     }
     let inputs = Inputs {
         name,
+        lock_origin: lock_origin(&source),
         staging: staging.path(),
         final_dir: final_dir.clone(),
         xbuildenv,
@@ -132,6 +134,28 @@ pub fn install(
     }
     fs_err::rename(staging.keep(), &final_dir)?;
     Target::open(&final_dir)
+}
+
+/// The target already installed in `dir`, unless `force` asks for a new one or it was
+/// installed by an emwheel that recorded no host Python version: such a target has no C++
+/// flags for Pyodide 0.27's JavaScript exceptions, so it is assembled again.
+fn keep_installed(dir: &Path, options: &InstallOptions) -> Result<Option<Target>, TargetError> {
+    if options.force || !dir.join("target.json").is_file() {
+        return Ok(None);
+    }
+    let installed = Target::open(dir)?;
+    Ok((!installed.info.host_python_version.is_empty()).then_some(installed))
+}
+
+/// Where the distribution's lockfile came from, as the user would name it.
+fn lock_origin(source: &InstallSource) -> PathBuf {
+    match source {
+        InstallSource::Dir(dir) => dir.join("pyodide-lock.json"),
+        InstallSource::Tarball(tarball) => tarball.join("package/pyodide-lock.json"),
+        InstallSource::Npm(version) => {
+            PathBuf::from(format!("pyodide@{version}/pyodide-lock.json"))
+        }
+    }
 }
 
 /// The runtime's source: the one given, else npm at the xbuildenv's Pyodide version.
@@ -238,10 +262,12 @@ fn package_version(runtime: &Path) -> Result<String, TargetError> {
 
 /// Everything `target.json` records but the file hashes, which come last.
 fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
-    let runtime = inputs.staging.join("runtime");
-    let lock_path = runtime.join("pyodide-lock.json");
-    let lock = read_json(&lock_path)?;
-    let info = lock_info(&lock, &lock_path)?;
+    let text = fs_err::read_to_string(inputs.staging.join("runtime/pyodide-lock.json"))?;
+    let lock: Value = serde_json::from_str(&text).map_err(|source| TargetError::Json {
+        path: inputs.lock_origin.clone(),
+        source,
+    })?;
+    let info = lock_info(&lock, &inputs.lock_origin)?;
     if let Some(env) = &inputs.xbuildenv {
         check_same_build(env, &info)?;
     }
@@ -348,6 +374,7 @@ fn place_headers(
         return Ok(env.origin.clone());
     }
     let source = header_source(inputs.options.headers.as_deref(), python, host)?;
+    headers::check_version(&source, &python_xy(python))?;
     headers::assemble(&source, vars, &dest)?;
     Ok(source)
 }

@@ -75,6 +75,7 @@ pub enum TargetError {
     Io(#[from] std::io::Error),
     /// A JSON file could not be parsed.
     #[error("`{}` is not valid JSON: {source}", path.display())]
+    #[diagnostic(help("the file is damaged or not what it claims to be; fetch it again"))]
     Json {
         /// The file.
         path: PathBuf,
