@@ -262,12 +262,7 @@ fn package_version(runtime: &Path) -> Result<String, TargetError> {
 
 /// Everything `target.json` records but the file hashes, which come last.
 fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
-    let text = fs_err::read_to_string(inputs.staging.join("runtime/pyodide-lock.json"))?;
-    let lock: Value = serde_json::from_str(&text).map_err(|source| TargetError::Json {
-        path: inputs.lock_origin.clone(),
-        source,
-    })?;
-    let info = lock_info(&lock, &inputs.lock_origin)?;
+    let (lock, info) = read_lock(inputs)?;
     if let Some(env) = &inputs.xbuildenv {
         check_same_build(env, &info)?;
     }
@@ -278,15 +273,7 @@ fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
     let vars = sysconfig::read(&host.path, &sysconfigdata, &inputs.final_dir)?;
     let headers_from = place_headers(inputs, &info.python, &host, &vars)?;
     if host.version != xy {
-        let text = sysconfig::cross_sysconfigdata(
-            &fs_err::read_to_string(&sysconfigdata)?,
-            &vars,
-            &xy,
-            &host.version,
-        )?;
-        let dir = cross_sysconfig_dir(inputs.staging, &host.version);
-        fs_err::create_dir_all(&dir)?;
-        fs_err::write(dir.join(sysconfigdata.file_name().expect("a file")), text)?;
+        place_cross_sysconfigdata(inputs.staging, &sysconfigdata, &vars, &xy, &host.version)?;
     }
     let micropip_wheels = fetch_micropip(&lock, &host, inputs.staging)?;
     let flags = sysconfig::side_module_flags(&exception_source(inputs, &vars)?);
@@ -317,6 +304,34 @@ fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
         micropip_wheels,
         files: BTreeMap::new(),
     })
+}
+
+/// The runtime's lockfile and its `info`; errors name the file as the user knows it.
+fn read_lock(inputs: &Inputs) -> Result<(Value, LockInfo), TargetError> {
+    let text = fs_err::read_to_string(inputs.staging.join("runtime/pyodide-lock.json"))?;
+    let lock: Value = serde_json::from_str(&text).map_err(|source| TargetError::Json {
+        path: inputs.lock_origin.clone(),
+        source,
+    })?;
+    let info = lock_info(&lock, &inputs.lock_origin)?;
+    Ok((lock, info))
+}
+
+/// Writes the sysconfigdata build backends see in cross-version mode (see
+/// [`Target::backend_sysconfig_dir`]).
+fn place_cross_sysconfigdata(
+    staging: &Path,
+    sysconfigdata: &Path,
+    vars: &sysconfig::BuildTimeVars,
+    xy: &str,
+    host_xy: &str,
+) -> Result<(), TargetError> {
+    let original = fs_err::read_to_string(sysconfigdata)?;
+    let text = sysconfig::cross_sysconfigdata(&original, vars, xy, host_xy)?;
+    let dir = cross_sysconfig_dir(staging, host_xy);
+    fs_err::create_dir_all(&dir)?;
+    fs_err::write(dir.join(sysconfigdata.file_name().expect("a file")), text)?;
+    Ok(())
 }
 
 /// The xbuildenv and the runtime must come from the same Pyodide build.

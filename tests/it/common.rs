@@ -24,12 +24,14 @@ pub fn test_home() -> PathBuf {
     home
 }
 
-/// Links the setup toolchain into an emwheel home, where emwheel looks for it.
+/// Links the CPython headers of the setup toolchain into an emwheel home, where emwheel looks
+/// for them. emcc is not linked: tests name it through `EMSDK`, or take it away.
 fn link_toolchain(home: &Path) {
-    std::fs::create_dir_all(home).unwrap();
-    let link = home.join("toolchain");
+    let toolchain = home.join("toolchain");
+    std::fs::create_dir_all(&toolchain).unwrap();
+    let link = toolchain.join("python-dev");
     if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(toolchain_dir(), &link).unwrap();
+        std::os::unix::fs::symlink(toolchain_dir().join("python-dev"), &link).unwrap();
     }
 }
 
@@ -53,8 +55,8 @@ pub fn toolchain_dir() -> PathBuf {
     toolchain
 }
 
-/// A fresh emwheel home for tests that need one of their own, with the setup toolchain
-/// linked in where emwheel looks for it.
+/// A fresh emwheel home for tests that need one of their own, with the setup toolchain's
+/// CPython headers linked in where emwheel looks for them.
 pub fn fresh_home() -> tempfile::TempDir {
     let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     link_toolchain(home.path());
@@ -96,8 +98,8 @@ pub fn ensure_target() {
 }
 
 /// Installs Pyodide `version` from npm in the shared test home, once per test run. The
-/// CPython headers of a 3.14 target come from the toolchain `scripts/setup` installed, which
-/// [`emwheel`] links into the home.
+/// CPython headers of a 3.14 target come from the toolchain `scripts/setup` installed, whose
+/// headers [`test_home`] links into the home.
 pub fn ensure_version(version: &str) {
     static INSTALLED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
     let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
