@@ -1,4 +1,4 @@
-//! Unpacking source archives (`.tar.gz`, `.tgz`, `.tar`, `.zip`) without trusting them:
+//! Unpacking archives (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar`, `.zip`) without trusting them:
 //! entries that would land outside the destination, links, devices and oversized contents
 //! are refused, naming the entry.
 
@@ -23,7 +23,7 @@ pub enum ArchiveError {
         reason: &'static str,
     },
     /// The archive's format is not one emwheel reads.
-    #[error("`{}` is not a .tar.gz, .tgz, .tar or .zip archive", .0.display())]
+    #[error("`{}` is not a .tar.gz, .tgz, .tar.bz2, .tar or .zip archive", .0.display())]
     #[diagnostic(help("repack the source as a .tar.gz or .zip"))]
     UnknownFormat(PathBuf),
     /// Reading or writing failed.
@@ -48,6 +48,8 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<(), ArchiveError> {
         unpack_zip(archive, file, dest)
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
         unpack_tar(archive, flate2::read::GzDecoder::new(file), dest)
+    } else if name.ends_with(".tar.bz2") {
+        unpack_tar(archive, bzip2::read::BzDecoder::new(file), dest)
     } else if name.ends_with(".tar") {
         unpack_tar(archive, file, dest)
     } else {
@@ -194,6 +196,21 @@ mod tests {
         result.unwrap();
         let text = fs_err::read_to_string(dir.path().join("out/pkg/setup.py")).unwrap();
         assert_eq!(text, "print(1)");
+    }
+
+    #[test]
+    fn bzip2_tar_unpacks() {
+        let tar = tar_with(
+            "xbuildenv/requirements.txt",
+            tar::EntryType::Regular,
+            b"cffi",
+        );
+        let mut encoder = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        io::Write::write_all(&mut encoder, &tar).unwrap();
+        let (dir, result) = unpack_bytes("x.tar.bz2", &encoder.finish().unwrap());
+        result.unwrap();
+        let path = dir.path().join("out/xbuildenv/requirements.txt");
+        assert_eq!(fs_err::read_to_string(path).unwrap(), "cffi");
     }
 
     #[test]

@@ -35,6 +35,14 @@ pub fn toolchain_dir() -> PathBuf {
     home().join("toolchain")
 }
 
+/// CPython `include/pythonX.Y` headers for targets whose `X.Y` no host interpreter has:
+/// `scripts/setup` unpacks Debian's `libpythonX.Y-dev` below `toolchain/python-dev`.
+pub fn python_headers_dir(xy: &str) -> PathBuf {
+    toolchain_dir()
+        .join("python-dev/usr/include")
+        .join(format!("python{xy}"))
+}
+
 /// Downloaded sources, one directory per sha256.
 pub fn sources_dir() -> PathBuf {
     home().join("sources")

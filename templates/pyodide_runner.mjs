@@ -2,7 +2,7 @@
 // modules and runs a script inside the real Pyodide runtime under Node.js.
 //
 // Usage: node pyodide_runner.mjs JOB.json
-// JOB.json: { runtime_dir, micropip_wheel, wheels: [path], imports: [name],
+// JOB.json: { runtime_dir, micropip_wheels: [path], wheels: [path], imports: [name],
 //             script: string|null, result_path }
 // The result { installed: [name], failures: [{stage, target, message}] } is
 // written to result_path. Exits 0 even when a test failed; non-zero only
@@ -25,7 +25,7 @@ async function startPyodide() {
   const raw = (stream) => ({ write: (bytes) => (stream.write(bytes), bytes.length) });
   pyodide.setStdout(raw(process.stdout));
   pyodide.setStderr(raw(process.stderr));
-  await pyodide.loadPackage(pathToFileURL(job.micropip_wheel).href);
+  await pyodide.loadPackage(job.micropip_wheels.map((wheel) => pathToFileURL(wheel).href));
   return pyodide;
 }
 
@@ -44,6 +44,17 @@ async function installWheels(pyodide, result) {
       result.failures.push({ stage: "install", target: name, message: messageOf(e) });
       return false;
     }
+  }
+  // Pyodide 0.27's micropip loads a wheel's shared libraries without resolving their
+  // function-pointer imports of runtime functions (`GOT.func` entries such as `__cxa_throw`,
+  // which C++ compiled for JavaScript exceptions takes the address of); they stay 0 until
+  // the next `pyodide.loadPackage`, which resolves them. Resolve them as that would, so a
+  // C++ `throw` inside `try` does not abort Pyodide. Entries already resolved stay as they are.
+  try {
+    pyodide._module?.reportUndefinedSymbols?.();
+  } catch (e) {
+    result.failures.push({ stage: "install", target: "shared libraries", message: messageOf(e) });
+    return false;
   }
   return true;
 }

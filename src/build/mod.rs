@@ -28,7 +28,7 @@ use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 use crate::toolchain::Toolchain;
 use crate::ui::Progress;
-use crate::wheel::{self, TargetTags};
+use crate::wheel;
 
 /// The timestamp outputs carry when `SOURCE_DATE_EPOCH` is not set: 1980-01-01, the
 /// earliest a zip entry can hold, so that builds are reproducible by default.
@@ -284,7 +284,7 @@ fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) 
         target_include: context.target.include_dir(),
         host_include_dirs: vec![info.host_include.clone()],
         cflags: with(&info.cflags, &package.cflags),
-        cxxflags: package.cxxflags.clone(),
+        cxxflags: with(&info.cxxflags, &package.cxxflags),
         ldflags: with(&info.ldflags, &package.ldflags),
         exports: package.exports.clone(),
         work_dir: sandbox.path().join("exports"),
@@ -392,13 +392,7 @@ fn finish_wheel(
         environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
         run_script(post, unpacked.root(), &environment, log)?;
     }
-    let target = context.target;
-    let tags = TargetTags {
-        python_tag: target.python_tag(),
-        platform_tag: target.info.platform_tag.clone(),
-        ext_suffix: target.info.ext_suffix.clone(),
-    };
-    let report = unpacked.repair(&tags)?;
+    let report = unpacked.repair(&context.target.tags())?;
     if !report.has_extensions()
         && !package.pure
         && source::has_native_sources(&sandbox.source_dir())
@@ -412,6 +406,7 @@ fn finish_wheel(
         });
     }
     if context.py_compile {
+        let target = context.target;
         BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?
             .compile_tree(unpacked.root())?;
         unpacked.retag_for_bytecode(&target.python_tag())?;

@@ -107,7 +107,7 @@ impl Sandbox {
                 crate::target::SYSCONFIGDATA_NAME.into(),
             ),
             ("_PYTHON_HOST_PLATFORM".into(), target.host_platform()),
-            ("PYTHONPATH".into(), path(&target.sysconfig_dir())),
+            ("PYTHONPATH".into(), path(&target.backend_sysconfig_dir())),
             ("PYODIDE_ROOT".into(), path(&target.dir)),
             ("PYTHONINCLUDE".into(), path(&target.include_dir())),
             ("PKG_VERSION".into(), package.version.clone()),
@@ -122,6 +122,10 @@ impl Sandbox {
                 ),
             ),
             ("SIDE_MODULE_CFLAGS".into(), target.info.cflags.join(" ")),
+            (
+                "SIDE_MODULE_CXXFLAGS".into(),
+                target.info.cxxflags.join(" "),
+            ),
             ("SIDE_MODULE_LDFLAGS".into(), target.info.ldflags.join(" ")),
         ];
         for tool in [

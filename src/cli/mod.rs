@@ -3,6 +3,7 @@
 mod build;
 mod build_recipes;
 mod ci_template;
+mod config;
 mod doctor;
 mod py_compile;
 mod report;
@@ -38,9 +39,12 @@ pub struct Cli {
 enum Command {
     /// Check the toolchain and targets, and say how to fix what is missing.
     Doctor(doctor::DoctorArgs),
-    /// Install, list and inspect cross-build targets (Pyodide versions).
+    /// Install, list, choose and remove cross-build targets (Pyodide versions).
     #[command(subcommand)]
     Target(target::TargetCommand),
+    /// Print a target's build configuration (flags, versions, paths) for scripts.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Build a recipe or a Python project into a wasm32-emscripten wheel.
     Build(build::BuildArgs),
     /// Build many recipes and their dependencies in parallel, skipping unchanged ones.
@@ -75,7 +79,8 @@ fn error_document(report: &miette::Report) -> serde_json::Value {
 /// Which target to build for, and with which emcc.
 #[derive(Debug, Args)]
 struct TargetArgs {
-    /// The target (a Pyodide version) to build for; default: the newest installed.
+    /// The target (a Pyodide version) to build for; default: the one `emwheel target use`
+    /// chose, else the newest installed.
     #[arg(long)]
     target: Option<String>,
     /// An emsdk directory (or a directory holding emcc) to use instead of the one found.
@@ -107,8 +112,23 @@ impl TargetArgs {
                 "{mismatch}; building anyway because the mismatch was allowed"
             ));
         }
+        target::warn_cross_host(&target, ui);
         Ok((target, toolchain))
     }
+}
+
+/// Writes data lines to stdout; a reader that stops early (`| head`) ends the output quietly
+/// instead of a panic.
+fn print_data(lines: impl IntoIterator<Item = String>) -> miette::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        match writeln!(out, "{line}") {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            result => result.map_err(|error| miette::miette!("writing to stdout: {error}"))?,
+        }
+    }
+    Ok(())
 }
 
 /// Parses the command line, runs it, and maps the outcome to an exit code: 0 ok, 1 a user or
@@ -123,6 +143,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args, &ui),
         Command::Target(command) => target::run(command, &ui),
+        Command::Config(command) => config::run(command),
         Command::Build(args) => build::run(args, &ui),
         Command::BuildRecipes(args) => build_recipes::run(args, &ui),
         Command::Test(args) => test::run(args, &ui),

@@ -9,8 +9,9 @@ use super::build::is_recipe;
 use super::TargetArgs;
 use crate::recipe;
 use crate::runtime::{PyodideRuntime, TestSpec};
+use crate::target::Target;
 use crate::ui::Ui;
-use crate::wheel;
+use crate::wheel::{self, WheelName};
 
 #[derive(Debug, Args)]
 pub(super) struct TestArgs {
@@ -26,12 +27,19 @@ pub(super) struct TestArgs {
 
 pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let target = args.target.target()?;
-    let micropip = target.dir.join(&target.info.micropip_wheels[0]);
-    let runtime = PyodideRuntime::new(target.runtime_dir(), micropip);
+    let specs = args
+        .inputs
+        .iter()
+        .map(|input| test_spec(input, &args.dist, &target))
+        .collect::<miette::Result<Vec<_>>>()?;
+    let micropip = target.info.micropip_wheels.iter();
+    let runtime = PyodideRuntime::new(
+        target.runtime_dir(),
+        micropip.map(|wheel| target.dir.join(wheel)).collect(),
+    );
     let mut failed = Vec::new();
     let mut results = Vec::new();
-    for input in &args.inputs {
-        let spec = test_spec(input, &args.dist)?;
+    for (input, spec) in args.inputs.iter().zip(specs) {
         let name = input.display().to_string();
         ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
         let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
@@ -71,17 +79,20 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
 }
 
 /// What to install and run for one input: a recipe's wheel and tests, or a wheel with its
-/// top-level modules as imports.
-fn test_spec(input: &Path, dist: &Path) -> miette::Result<TestSpec> {
+/// top-level modules as imports. Every wheel's tags are checked against the target first, so
+/// a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
+fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<TestSpec> {
     if is_recipe(input) {
         let recipe = recipe::load(input)?;
-        let wheel = find_wheel(dist, recipe.name(), recipe.version())?;
+        let wheel = find_wheel(dist, recipe.name(), recipe.version(), target)?;
+        check_tags(&wheel, target)?;
         return Ok(TestSpec {
             wheels: vec![wheel],
             imports: recipe.test().imports.clone(),
             script: recipe.test().script.clone(),
         });
     }
+    check_tags(input, target)?;
     let summary = wheel::verify(input)?;
     Ok(TestSpec {
         wheels: vec![input.to_path_buf()],
@@ -90,19 +101,49 @@ fn test_spec(input: &Path, dist: &Path) -> miette::Result<TestSpec> {
     })
 }
 
-/// The wheel of `name` `version` in `dist`.
-fn find_wheel(dist: &Path, name: &str, version: &str) -> miette::Result<PathBuf> {
+/// Refuses a wheel whose tags the target does not support, naming the ones that differ.
+fn check_tags(wheel: &Path, target: &Target) -> miette::Result<()> {
+    let file = wheel.file_name().unwrap_or_default().to_string_lossy();
+    let name: WheelName = file.parse()?;
+    match name.incompatibility(&target.tags()) {
+        None => Ok(()),
+        Some(why) => Err(miette::miette!(
+            help = format!(
+                "build it for this target (`emwheel build … --target {0}`), or test it with the `--target` it was built for",
+                target.info.name
+            ),
+            "`{file}` cannot install on target {}: its {why}",
+            target.info.name
+        )),
+    }
+}
+
+/// The wheel of `name` `version` in `dist`: one the target supports if there is one (a dist
+/// dir may hold wheels for several targets), else any, whose tags the caller then reports.
+fn find_wheel(dist: &Path, name: &str, version: &str, target: &Target) -> miette::Result<PathBuf> {
     let prefix = format!("{}-{version}-", wheel::normalize(name).replace('-', "_"));
-    let found = fs_err::read_dir(dist)
+    let mut candidates: Vec<PathBuf> = fs_err::read_dir(dist)
         .ok()
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .find(|path| {
+        .filter(|path| {
             let file = path.file_name().unwrap_or_default().to_string_lossy();
             file.starts_with(&prefix) && file.ends_with(".whl")
-        });
+        })
+        .collect();
+    candidates.sort();
+    let tags = target.tags();
+    let supported = |path: &PathBuf| {
+        let file = path.file_name().unwrap_or_default().to_string_lossy();
+        file.parse::<WheelName>()
+            .is_ok_and(|name| name.incompatibility(&tags).is_none())
+    };
+    let found = match candidates.iter().position(supported) {
+        Some(index) => Some(candidates.swap_remove(index)),
+        None => candidates.into_iter().next(),
+    };
     found.ok_or_else(|| {
         miette::miette!(
             help = format!(

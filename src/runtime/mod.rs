@@ -18,13 +18,14 @@ const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// How long one runner process may live before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// A Pyodide distribution plus the Node.js binary and micropip wheel used to drive it.
+/// A Pyodide distribution plus the Node.js binary and micropip wheels used to drive it.
 #[derive(Debug, Clone)]
 pub struct PyodideRuntime {
     /// Directory holding `pyodide.mjs`, `pyodide.asm.wasm`, `python_stdlib.zip`, ….
     pub runtime_dir: PathBuf,
-    /// The micropip wheel (0.11.1 or newer) loaded before installing anything.
-    pub micropip_wheel: PathBuf,
+    /// micropip's wheel and the wheels it depends on (Pyodide 0.27's micropip 0.9.0 needs
+    /// packaging), all loaded before installing anything.
+    pub micropip_wheels: Vec<PathBuf>,
     /// The Node.js executable (a bare name is looked up on `PATH`).
     pub node: PathBuf,
     /// Lifetime of one runner process; it is killed and reported as a timeout after this.
@@ -154,7 +155,7 @@ pub enum RuntimeError {
 #[derive(Debug, Serialize)]
 struct Job<'a> {
     runtime_dir: PathBuf,
-    micropip_wheel: PathBuf,
+    micropip_wheels: Vec<PathBuf>,
     wheels: Vec<PathBuf>,
     imports: &'a [String],
     script: Option<&'a str>,
@@ -184,10 +185,10 @@ enum Finish {
 
 impl PyodideRuntime {
     /// A runtime using `node` from `PATH` and [`DEFAULT_TIMEOUT`].
-    pub fn new(runtime_dir: impl Into<PathBuf>, micropip_wheel: impl Into<PathBuf>) -> Self {
+    pub fn new(runtime_dir: impl Into<PathBuf>, micropip_wheels: Vec<PathBuf>) -> Self {
         Self {
             runtime_dir: runtime_dir.into(),
-            micropip_wheel: micropip_wheel.into(),
+            micropip_wheels,
             node: PathBuf::from("node"),
             timeout: DEFAULT_TIMEOUT,
         }
@@ -244,7 +245,7 @@ impl PyodideRuntime {
                 dir: self.runtime_dir.clone(),
             });
         }
-        let wheels = std::iter::once(&self.micropip_wheel).chain(&spec.wheels);
+        let wheels = self.micropip_wheels.iter().chain(&spec.wheels);
         match wheels.into_iter().find(|wheel| !wheel.is_file()) {
             Some(path) => Err(RuntimeError::WheelMissing { path: path.clone() }),
             None => Ok(()),
@@ -263,12 +264,8 @@ impl PyodideRuntime {
         };
         let job = Job {
             runtime_dir: std::path::absolute(&self.runtime_dir)?,
-            micropip_wheel: std::path::absolute(&self.micropip_wheel)?,
-            wheels: spec
-                .wheels
-                .iter()
-                .map(std::path::absolute)
-                .collect::<Result<_, _>>()?,
+            micropip_wheels: absolute_all(&self.micropip_wheels)?,
+            wheels: absolute_all(&spec.wheels)?,
             imports: &spec.imports,
             script: spec.script.as_deref(),
             result_path: files.result.clone(),
@@ -356,6 +353,10 @@ impl std::fmt::Display for TestFailure {
             self.message.trim_end()
         )
     }
+}
+
+fn absolute_all(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
+    paths.iter().map(std::path::absolute).collect()
 }
 
 fn read_report(path: &Path) -> Result<Report, String> {

@@ -10,7 +10,7 @@ fn fake_runtime(node_script: &str) -> (tempfile::TempDir, PyodideRuntime) {
     let node = dir.path().join("fake-node");
     fs::write(&node, format!("#!/bin/sh\n{node_script}\n")).unwrap();
     fs::set_permissions(&node, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let mut runtime = PyodideRuntime::new(dir.path(), dir.path().join("micropip.whl"));
+    let mut runtime = PyodideRuntime::new(dir.path(), vec![dir.path().join("micropip.whl")]);
     runtime.node = node;
     (dir, runtime)
 }
@@ -77,7 +77,7 @@ fn unknown_stage_is_rejected() {
 fn job_fields_are_the_ones_the_runner_reads() {
     let job = Job {
         runtime_dir: "/r".into(),
-        micropip_wheel: "/m.whl".into(),
+        micropip_wheels: vec!["/m.whl".into()],
         wheels: vec![],
         imports: &[],
         script: None,

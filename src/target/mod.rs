@@ -1,10 +1,12 @@
 //! The cross-build environment: target Python headers and sysconfig, the Pyodide runtime and
 //! its lockfile, the required emcc version; installing, listing and verifying them.
 
+mod default;
 mod headers;
 mod hostpython;
 mod install;
 mod sysconfig;
+mod xbuildenv;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -73,6 +75,7 @@ pub enum TargetError {
     Io(#[from] std::io::Error),
     /// A JSON file could not be parsed.
     #[error("`{}` is not valid JSON: {source}", path.display())]
+    #[diagnostic(help("the file is damaged or not what it claims to be; fetch it again"))]
     Json {
         /// The file.
         path: PathBuf,
@@ -96,16 +99,28 @@ pub struct TargetInfo {
     pub abi_version: String,
     /// The lockfile's platform, e.g. `emscripten_4_0_9`.
     pub platform: String,
-    /// The wheel platform tag, e.g. `pyemscripten_2025_0_wasm32`.
+    /// The wheel platform tag, e.g. `pyemscripten_2025_0_wasm32`: from [`platform_tag`]'s
+    /// table, or given with `--platform-tag`.
     pub platform_tag: String,
+    /// Whether `platform_tag` was given with `--platform-tag` rather than taken from the table.
+    #[serde(default)]
+    pub platform_tag_overridden: bool,
     /// The extension-module suffix, e.g. `.cpython-313-wasm32-emscripten.so`.
     pub ext_suffix: String,
     /// Flags for every compile of a side module.
     pub cflags: Vec<String>,
+    /// Flags for every C++ compile of a side module, after `cflags`.
+    #[serde(default)]
+    pub cxxflags: Vec<String>,
     /// Flags for every link of a side module.
     pub ldflags: Vec<String>,
     /// The host interpreter that runs build backends.
     pub host_python: PathBuf,
+    /// The host interpreter's `X.Y`. When it is not the target's, builds run in cross-version
+    /// mode (see [`Target::cross_host`]). Targets installed before this field existed always
+    /// had a host of the target's `X.Y`.
+    #[serde(default)]
+    pub host_python_version: String,
     /// The host interpreter's own include directory (mapped onto the target's).
     pub host_include: PathBuf,
     /// Where the target's headers came from.
@@ -156,6 +171,15 @@ impl Target {
         format!("cp{}", self.python_xy().replace('.', ""))
     }
 
+    /// The tags wheels for this target carry (what [`crate::wheel`] retags to and checks).
+    pub fn tags(&self) -> crate::wheel::TargetTags {
+        crate::wheel::TargetTags {
+            python_tag: self.python_tag(),
+            platform_tag: self.info.platform_tag.clone(),
+            ext_suffix: self.info.ext_suffix.clone(),
+        }
+    }
+
     /// The Emscripten version the target requires.
     pub fn emscripten_version(&self) -> Option<EmccVersion> {
         EmccVersion::parse(&self.info.emscripten_version)
@@ -171,9 +195,27 @@ impl Target {
         self.dir.join("runtime")
     }
 
-    /// The directory holding the target's sysconfigdata module.
+    /// The directory holding the target's sysconfigdata module, as the distribution has it.
     pub fn sysconfig_dir(&self) -> PathBuf {
         self.dir.join("sysconfig")
+    }
+
+    /// The host's `X.Y` when it differs from the target's: builds then run in cross-version
+    /// mode, with [`Target::backend_sysconfig_dir`] and a retag of the wheel.
+    pub fn cross_host(&self) -> Option<&str> {
+        let host = self.info.host_python_version.as_str();
+        (!host.is_empty() && host != self.python_xy()).then_some(host)
+    }
+
+    /// The sysconfigdata build backends see. In cross-version mode it is a copy whose `SOABI`
+    /// names the host's version, so that setuptools older than 84.2.1 does not refuse the
+    /// wheel tag (`cp313-cp314` is not a tag a 3.13 interpreter supports); `EXT_SUFFIX`, and
+    /// so every extension's file name, stays the target's.
+    pub fn backend_sysconfig_dir(&self) -> PathBuf {
+        match self.cross_host() {
+            Some(host) => cross_sysconfig_dir(&self.dir, host),
+            None => self.sysconfig_dir(),
+        }
     }
 
     /// The target's `include/pythonX.Y`, laid out where the sysconfigdata's `INCLUDEPY`
@@ -202,6 +244,12 @@ pub fn python_xy(version: &str) -> String {
     version.splitn(3, '.').take(2).collect::<Vec<_>>().join(".")
 }
 
+fn cross_sysconfig_dir(target_dir: &Path, host_xy: &str) -> PathBuf {
+    target_dir
+        .join("sysconfig")
+        .join(format!("host-cp{}", host_xy.replace('.', "")))
+}
+
 fn include_dir(target_dir: &Path, python_version: &str) -> PathBuf {
     target_dir
         .join("cpython/installs")
@@ -210,9 +258,16 @@ fn include_dir(target_dir: &Path, python_version: &str) -> PathBuf {
         .join(format!("python{}", python_xy(python_version)))
 }
 
-/// The wheel platform tag for a Pyodide ABI version: `pyemscripten_YYYY_N_wasm32` (PEP 783)
-/// from 2025 on, `pyodide_YYYY_N_wasm32` for 2024, and the legacy
-/// `emscripten_X_Y_Z_wasm32` before that.
+/// The wheel platform tag for a Pyodide ABI version (the lockfile's `info.abi_version`):
+///
+/// | ABI version | tag | Pyodide |
+/// |---|---|---|
+/// | `2025_0` and later | `pyemscripten_YYYY_N_wasm32` ([PEP 783](https://peps.python.org/pep-0783/)) | 0.28, 0.29 (`2025_0`), 314.x (`2026_0`) |
+/// | `2024_0` | `pyodide_2024_0_wasm32` | 0.27 |
+/// | none | `emscripten_X_Y_Z_wasm32`, from the lockfile's `info.platform` | 0.26 and older |
+///
+/// A future ABI whose tag follows another rule is installed with
+/// `emwheel target install --platform-tag TAG` (checked by [`check_platform_tag`]).
 pub fn platform_tag(abi_version: &str, platform: &str) -> String {
     let year = abi_version
         .split('_')
@@ -225,6 +280,21 @@ pub fn platform_tag(abi_version: &str, platform: &str) -> String {
     }
 }
 
+/// Checks a platform tag given with `--platform-tag`: lowercase letters, digits and `_`,
+/// ending in `_wasm32`, as every Emscripten wheel tag does.
+pub fn check_platform_tag(tag: &str) -> Result<(), TargetError> {
+    let well_formed = tag
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if well_formed && tag.len() > "_wasm32".len() && tag.ends_with("_wasm32") {
+        return Ok(());
+    }
+    Err(TargetError::Invalid {
+        message: format!("`{tag}` is not a wasm32 wheel platform tag"),
+        help: "a platform tag is lowercase letters, digits and `_`, ending in `_wasm32`, e.g. `pyemscripten_2027_0_wasm32`".to_string(),
+    })
+}
+
 /// The installed targets, newest Pyodide version first.
 pub fn list() -> Result<Vec<Target>, TargetError> {
     let dir = crate::home::targets_dir();
@@ -234,7 +304,11 @@ pub fn list() -> Result<Vec<Target>, TargetError> {
     let mut targets = Vec::new();
     for entry in fs_err::read_dir(&dir)? {
         let path = entry?.path();
-        if path.join("target.json").is_file() {
+        // Staging and half-removed targets start with a dot.
+        let hidden = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if !hidden && path.join("target.json").is_file() {
             targets.push(Target::open(&path)?);
         }
     }
@@ -249,24 +323,93 @@ fn version_key(version: &str) -> Vec<u64> {
         .collect()
 }
 
-/// The target named `name`, or the newest installed one.
+/// The target named `name`; without a name, the default: the one `emwheel target use` set,
+/// else the newest installed.
 pub fn resolve(name: Option<&str>) -> Result<Target, TargetError> {
-    let targets = list()?;
-    let Some(name) = name else {
-        return targets.into_iter().next().ok_or(TargetError::NoneInstalled);
+    let mut targets = list()?;
+    let stored = match name {
+        Some(_) => None,
+        None => default::read()?,
     };
-    let names: Vec<String> = targets.iter().map(|t| t.info.name.clone()).collect();
-    targets
-        .into_iter()
-        .find(|target| target.info.name == name)
+    let names: Vec<&str> = targets.iter().map(|t| t.info.name.as_str()).collect();
+    let index = pick(&names, name.or(stored.as_deref()))?;
+    Ok(targets.swap_remove(index))
+}
+
+/// Which of `names` (newest first) is `wanted`, or the newest when nothing is wanted.
+fn pick(names: &[&str], wanted: Option<&str>) -> Result<usize, TargetError> {
+    let Some(wanted) = wanted else {
+        return if names.is_empty() {
+            Err(TargetError::NoneInstalled)
+        } else {
+            Ok(0)
+        };
+    };
+    names
+        .iter()
+        .position(|name| *name == wanted)
         .ok_or_else(|| TargetError::NotInstalled {
-            name: name.to_string(),
+            name: wanted.to_string(),
             installed: if names.is_empty() {
                 "none".to_string()
             } else {
                 names.join(", ")
             },
         })
+}
+
+/// The installed targets, newest first, and the index of the default among them (none when
+/// nothing is installed or the stored default is gone).
+pub fn list_with_default() -> Result<(Vec<Target>, Option<usize>), TargetError> {
+    let targets = list()?;
+    let stored = default::read()?;
+    let names: Vec<&str> = targets.iter().map(|t| t.info.name.as_str()).collect();
+    let index = pick(&names, stored.as_deref()).ok();
+    Ok((targets, index))
+}
+
+/// Makes the installed target `name` the default.
+pub fn use_target(name: &str) -> Result<Target, TargetError> {
+    let target = resolve(Some(name))?;
+    default::write(name)?;
+    Ok(target)
+}
+
+/// Removes the installed target `name` (and the default setting, if it named it).
+pub fn remove(name: &str) -> Result<Target, TargetError> {
+    let target = resolve(Some(name))?;
+    if default::read()?.as_deref() == Some(name) {
+        default::clear()?;
+    }
+    // Renamed out of the way first, so that an interrupted removal leaves no half target.
+    let doomed = crate::home::targets_dir().join(format!(".remove-{name}"));
+    if doomed.exists() {
+        fs_err::remove_dir_all(&doomed)?;
+    }
+    fs_err::rename(&target.dir, &doomed)?;
+    fs_err::remove_dir_all(&doomed)?;
+    Ok(target)
+}
+
+/// A 314.0.7 target in `/t`, as a target.json written before cross-version mode existed
+/// describes it, then built on a 3.13 host.
+#[cfg(test)]
+pub fn test_target() -> Target {
+    let mut info: TargetInfo = serde_json::from_value(serde_json::json!({
+        "format_version": 1, "name": "314.0.7", "python_version": "3.14.2",
+        "emscripten_version": "5.0.3", "abi_version": "2026_0", "platform": "emscripten_5_0_3",
+        "platform_tag": "pyemscripten_2026_0_wasm32",
+        "ext_suffix": ".cpython-314-wasm32-emscripten.so",
+        "cflags": ["-O2", "-fwasm-exceptions"], "ldflags": ["-fwasm-exceptions"],
+        "host_python": "/usr/bin/python3.13", "host_include": "/usr/include/python3.13",
+        "headers_from": "/usr/include/python3.14", "micropip_wheels": [], "files": {}
+    }))
+    .expect("a format-1 target.json without the newer fields still reads");
+    info.host_python_version = "3.13".to_string();
+    Target {
+        dir: PathBuf::from("/t"),
+        info,
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +434,52 @@ mod tests {
             platform_tag("", "emscripten_3_1_45"),
             "emscripten_3_1_45_wasm32"
         );
+    }
+
+    #[test]
+    fn platform_tag_overrides_must_look_like_wasm32_tags() {
+        assert!(check_platform_tag("pyemscripten_2027_0_wasm32").is_ok());
+        for bad in [
+            "_wasm32",
+            "pyemscripten_2027_0",
+            "Pyodide_2027_wasm32",
+            "a-b_wasm32",
+        ] {
+            assert!(check_platform_tag(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn newest_version_sorts_first_numerically() {
+        let mut names = vec!["0.29.5", "314.0.7", "0.27.7", "0.100.0"];
+        names.sort_by_key(|name| std::cmp::Reverse(version_key(name)));
+        assert_eq!(names, ["314.0.7", "0.100.0", "0.29.5", "0.27.7"]);
+    }
+
+    #[test]
+    fn default_is_the_stored_target_else_the_newest() {
+        let names = ["314.0.7", "0.29.5", "0.27.7"];
+        assert_eq!(pick(&names, None).unwrap(), 0);
+        assert_eq!(pick(&names, Some("0.27.7")).unwrap(), 2);
+        let error = pick(&names, Some("9.9.9")).unwrap_err().to_string();
+        assert!(error.contains("`9.9.9` is not installed"), "{error}");
+        assert!(error.contains("314.0.7, 0.29.5, 0.27.7"), "{error}");
+        assert!(matches!(pick(&[], None), Err(TargetError::NoneInstalled)));
+    }
+
+    #[test]
+    fn cross_host_mode_follows_the_recorded_host_version() {
+        let mut target = test_target();
+        assert_eq!(target.cross_host(), Some("3.13"));
+        assert_eq!(
+            target.backend_sysconfig_dir(),
+            Path::new("/t/sysconfig/host-cp313")
+        );
+        for same in ["3.14", ""] {
+            target.info.host_python_version = same.to_string();
+            assert_eq!(target.cross_host(), None);
+            assert_eq!(target.backend_sysconfig_dir(), Path::new("/t/sysconfig"));
+        }
     }
 
     #[test]

@@ -55,19 +55,65 @@ pub fn exception_flags(cflags: &str) -> Vec<String> {
         .collect()
 }
 
-/// Compile flags for every side-module object (as pyodide-build's `SIDE_MODULE_CFLAGS`).
-pub fn side_module_cflags(cflags: &str) -> Vec<String> {
-    let mut flags: Vec<String> = ["-O2", "-g0", "-fPIC"].map(String::from).to_vec();
-    flags.extend(exception_flags(cflags));
-    flags
+/// The flags every side module is built with (as pyodide-build's `SIDE_MODULE_CFLAGS`,
+/// `SIDE_MODULE_CXXFLAGS` and `SIDE_MODULE_LDFLAGS`, without the side-module switch, which the
+/// wrapper adds to shared links only).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SideModuleFlags {
+    /// Every compile.
+    pub cflags: Vec<String>,
+    /// C++ compiles, after `cflags`.
+    pub cxxflags: Vec<String>,
+    /// Every shared link.
+    pub ldflags: Vec<String>,
 }
 
-/// Link flags for every side module (as pyodide-build's `SIDE_MODULE_LDFLAGS` without the
-/// side-module switch, which the wrapper adds to shared links only).
-pub fn side_module_ldflags(cflags: &str) -> Vec<String> {
-    let mut flags: Vec<String> = ["-O2", "-g0", "-sWASM_BIGINT"].map(String::from).to_vec();
-    flags.extend(exception_flags(cflags));
-    flags
+/// The side-module flags for a target whose compile flags (`CFLAGS_BASE` of its
+/// `Makefile.envs`, or its sysconfig `CFLAGS`) are `base_cflags`.
+///
+/// Since ABI 2025_0 these name wasm exception handling (`-fwasm-exceptions
+/// -sSUPPORT_LONGJMP=wasm`), which must be the same on every compile and link. Older Pyodides
+/// (0.27 and before) name none: their runtime catches C++ exceptions with Emscripten's
+/// JavaScript-based handling, which a side module takes part in only if its C++ is compiled
+/// and linked with `-fexceptions`; without it a `throw` aborts Pyodide even inside `try`.
+pub fn side_module_flags(base_cflags: &str) -> SideModuleFlags {
+    let exceptions = exception_flags(base_cflags);
+    let with = |base: &[&str], extra: &[String]| -> Vec<String> {
+        base.iter()
+            .map(|flag| flag.to_string())
+            .chain(extra.iter().cloned())
+            .collect()
+    };
+    let javascript_exceptions = exceptions.is_empty();
+    let js_flag = vec!["-fexceptions".to_string()];
+    let (compile, cxx, link) = if javascript_exceptions {
+        (Vec::new(), js_flag.clone(), js_flag)
+    } else {
+        (exceptions.clone(), Vec::new(), exceptions)
+    };
+    SideModuleFlags {
+        cflags: with(&["-O2", "-g0", "-fPIC"], &compile),
+        cxxflags: cxx,
+        ldflags: with(&["-O2", "-g0", "-sWASM_BIGINT"], &link),
+    }
+}
+
+/// The sysconfigdata build backends see in cross-version mode: the target's, with `SOABI`
+/// naming the host's version (`cpython-314-…` becomes `cpython-313-…`); appended as an
+/// assignment so that every other line stays the distribution's.
+pub fn cross_sysconfigdata(
+    original: &str,
+    vars: &BuildTimeVars,
+    target_xy: &str,
+    host_xy: &str,
+) -> Result<String, TargetError> {
+    let soabi = string(vars, "SOABI")?;
+    let nodot = |xy: &str| format!("cpython-{}", xy.replace('.', ""));
+    let host_soabi = soabi.replacen(&nodot(target_xy), &nodot(host_xy), 1);
+    Ok(format!(
+        "{original}\n# emwheel cross-version mode: build backends run on CPython {host_xy}, so SOABI \
+names it; EXT_SUFFIX stays the target's.\nbuild_time_vars[\"SOABI\"] = \"{host_soabi}\"\n"
+    ))
 }
 
 #[cfg(test)]
@@ -86,26 +132,39 @@ mod tests {
     }
 
     #[test]
-    fn side_module_flags_carry_exception_flags_on_both_sides() {
+    fn wasm_exception_flags_go_on_every_compile_and_link() {
+        let flags = side_module_flags(CFLAGS_2025);
+        let eh = ["-fwasm-exceptions", "-sSUPPORT_LONGJMP"];
+        assert_eq!(flags.cflags, ["-O2", "-g0", "-fPIC", eh[0], eh[1]]);
+        assert!(flags.cxxflags.is_empty());
+        assert_eq!(flags.ldflags, ["-O2", "-g0", "-sWASM_BIGINT", eh[0], eh[1]]);
+    }
+
+    #[test]
+    fn older_targets_get_javascript_exceptions_for_cxx() {
+        let cflags_2024 = "-fno-strict-overflow -Wsign-compare -Wunreachable-code -DNDEBUG -g -O3 -Wall -O2 -g0 -fPIC  -DPY_CALL_TRAMPOLINE";
+        let flags = side_module_flags(cflags_2024);
+        assert_eq!(flags.cflags, ["-O2", "-g0", "-fPIC"]);
+        assert_eq!(flags.cxxflags, ["-fexceptions"]);
         assert_eq!(
-            side_module_cflags(CFLAGS_2025),
-            [
-                "-O2",
-                "-g0",
-                "-fPIC",
-                "-fwasm-exceptions",
-                "-sSUPPORT_LONGJMP"
-            ]
+            flags.ldflags,
+            ["-O2", "-g0", "-sWASM_BIGINT", "-fexceptions"]
         );
-        assert_eq!(
-            side_module_ldflags(CFLAGS_2025),
-            [
-                "-O2",
-                "-g0",
-                "-sWASM_BIGINT",
-                "-fwasm-exceptions",
-                "-sSUPPORT_LONGJMP"
-            ]
+    }
+
+    #[test]
+    fn cross_sysconfigdata_renames_only_soabi() {
+        let vars: BuildTimeVars = serde_json::from_value(serde_json::json!({
+            "SOABI": "cpython-314-wasm32-emscripten",
+            "EXT_SUFFIX": ".cpython-314-wasm32-emscripten.so",
+        }))
+        .unwrap();
+        let original = "build_time_vars = {'SOABI': 'cpython-314-wasm32-emscripten'}";
+        let text = cross_sysconfigdata(original, &vars, "3.14", "3.13").unwrap();
+        assert!(text.starts_with(original), "{text}");
+        assert!(
+            text.ends_with("build_time_vars[\"SOABI\"] = \"cpython-313-wasm32-emscripten\"\n"),
+            "{text}"
         );
     }
 }

@@ -81,6 +81,50 @@ impl WheelName {
     }
 }
 
+impl WheelName {
+    /// Why this wheel cannot install on `target`, naming the tags that differ; `None` when
+    /// one of its tags is one the target supports (as micropip and
+    /// [packaging's `sys_tags`](https://packaging.pypa.io/en/stable/tags.html) decide):
+    /// platform `any` or the target's; and `cpXY-cpXY` or `cpXY-none` of the target's
+    /// Python, `cp3K-abi3` or `py3`/`py3K` with `none` for `K` up to the target's.
+    pub fn incompatibility(&self, target: &TargetTags) -> Option<String> {
+        let minor = |tag: &str, prefix: &str| tag.strip_prefix(prefix)?.parse::<u32>().ok();
+        let target_minor = minor(&target.python_tag, "cp3").unwrap_or(0);
+        let platform_ok = |plat: &str| plat == "any" || plat == target.platform_tag;
+        let python_ok = |py: &str, abi: &str| match abi {
+            "abi3" => minor(py, "cp3").is_some_and(|m| m <= target_minor),
+            "none" => {
+                py == "py3"
+                    || py == target.python_tag
+                    || minor(py, "py3").is_some_and(|m| m <= target_minor)
+            }
+            _ => py == target.python_tag && abi == target.python_tag,
+        };
+        let platforms: Vec<&str> = self.platform_tag.split('.').collect();
+        let pythons = || {
+            self.python_tag
+                .split('.')
+                .flat_map(|py| self.abi_tag.split('.').map(move |abi| (py, abi)))
+        };
+        let platform_differs = !platforms.iter().any(|plat| platform_ok(plat));
+        let python_differs = !pythons().any(|(py, abi)| python_ok(py, abi));
+        let mut differences = Vec::new();
+        if python_differs {
+            differences.push(format!(
+                "Python/ABI tags `{}-{}` (the target takes `{}`)",
+                self.python_tag, self.abi_tag, target.python_tag
+            ));
+        }
+        if platform_differs {
+            differences.push(format!(
+                "platform tag `{}` (the target takes `{}`)",
+                self.platform_tag, target.platform_tag
+            ));
+        }
+        (!differences.is_empty()).then(|| differences.join(" and "))
+    }
+}
+
 fn invalid(name: &str, reason: impl Into<String>) -> WheelError {
     WheelError::InvalidName {
         name: name.to_owned(),
@@ -229,6 +273,38 @@ mod tests {
             n.to_string(),
             "m-1.0-cp39-abi3-pyemscripten_2025_0_wasm32.whl"
         );
+    }
+
+    #[test]
+    fn compatible_wheels_have_no_incompatibility() {
+        for file in [
+            "m-1.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+            "m-1.0-cp39-abi3-pyemscripten_2025_0_wasm32.whl",
+            "m-1.0-py2.py3-none-any.whl",
+            "m-1.0-py313-none-any.whl",
+            "m-1.0-cp313-none-any.whl",
+        ] {
+            assert_eq!(parse(file).incompatibility(&target()), None, "{file}");
+        }
+    }
+
+    #[test]
+    fn incompatibility_names_the_tags_that_differ() {
+        let other_target = parse("m-1.0-cp314-cp314-pyemscripten_2026_0_wasm32.whl");
+        assert_eq!(
+            other_target.incompatibility(&target()).unwrap(),
+            "Python/ABI tags `cp314-cp314` (the target takes `cp313`) and platform tag \
+`pyemscripten_2026_0_wasm32` (the target takes `pyemscripten_2025_0_wasm32`)"
+        );
+        let platform_only = parse("m-1.0-cp313-cp313-pyodide_2024_0_wasm32.whl");
+        let why = platform_only.incompatibility(&target()).unwrap();
+        assert!(
+            why.starts_with("platform tag `pyodide_2024_0_wasm32`"),
+            "{why}"
+        );
+        let newer_abi3 = parse("m-1.0-cp314-abi3-pyemscripten_2025_0_wasm32.whl");
+        let why = newer_abi3.incompatibility(&target()).unwrap();
+        assert!(why.starts_with("Python/ABI tags `cp314-abi3`"), "{why}");
     }
 
     #[test]

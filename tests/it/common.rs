@@ -1,11 +1,13 @@
 //! The test harness: an emwheel home shared by the tests (its target is installed once), and
 //! the toolchain `scripts/setup` installed.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
-/// The Pyodide version the tests target.
+/// The Pyodide version the tests target unless they name another; the default target of the
+/// shared test home.
 pub const TARGET: &str = "0.29.5";
 
 /// The repository root.
@@ -16,11 +18,26 @@ pub fn repo() -> &'static Path {
 /// The emwheel home the tests share: targets, source cache and build venvs persist across
 /// runs under Cargo's target dir, so a second run does not fetch again.
 pub fn test_home() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emwheel-home")
+    let home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emwheel-home");
+    static LINKED: OnceLock<()> = OnceLock::new();
+    LINKED.get_or_init(|| link_toolchain(&home));
+    home
 }
 
-/// The toolchain `scripts/setup` installed. Missing is a failure, not a skip.
-pub fn toolchain_bin() -> PathBuf {
+/// Links the CPython headers of the setup toolchain into an emwheel home, where emwheel looks
+/// for them. emcc is not linked: tests name it through `EMSDK`, or take it away.
+fn link_toolchain(home: &Path) {
+    let toolchain = home.join("toolchain");
+    std::fs::create_dir_all(&toolchain).unwrap();
+    let link = toolchain.join("python-dev");
+    if std::fs::symlink_metadata(&link).is_err() {
+        std::os::unix::fs::symlink(toolchain_dir().join("python-dev"), &link).unwrap();
+    }
+}
+
+/// The toolchain `scripts/setup` installed (emcc, and the CPython 3.14 headers that
+/// Pyodide 314 needs on a machine without Python 3.14). Missing is a failure, not a skip.
+pub fn toolchain_dir() -> PathBuf {
     let data = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -29,13 +46,21 @@ pub fn toolchain_bin() -> PathBuf {
     let home = std::env::var_os("EMWHEEL_HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| data.join("emwheel"));
-    let bin = home.join("toolchain/bin");
+    let toolchain = home.join("toolchain");
     assert!(
-        bin.join("emcc").is_file(),
+        toolchain.join("bin/emcc").is_file(),
         "emcc not found in {}: run scripts/setup first",
-        bin.display()
+        toolchain.display()
     );
-    bin
+    toolchain
+}
+
+/// A fresh emwheel home for tests that need one of their own, with the setup toolchain's
+/// CPython headers linked in where emwheel looks for them.
+pub fn fresh_home() -> tempfile::TempDir {
+    let home = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    link_toolchain(home.path());
+    home
 }
 
 /// `emwheel` with the test home, the setup toolchain through `EMSDK`,
@@ -48,34 +73,65 @@ pub fn emwheel() -> Command {
     command
         .env("TMPDIR", tmp)
         .env("EMWHEEL_HOME", test_home())
-        .env("EMSDK", toolchain_bin())
+        .env("EMSDK", toolchain_dir().join("bin"))
         .env_remove("EMWHEEL_ALLOW_EMCC_MISMATCH")
         .env_remove("SOURCE_DATE_EPOCH")
         .env("NO_COLOR", "1");
     command
 }
 
-/// Installs the test target once per test run.
+/// `emwheel` with its own home (see [`fresh_home`]).
+pub fn emwheel_in(home: &Path) -> Command {
+    let mut command = emwheel();
+    command.env("EMWHEEL_HOME", home);
+    command
+}
+
+/// Installs the test target once per test run and makes it the default, so that tests which
+/// install other targets in the shared home change no other test's default.
 pub fn ensure_target() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let output = emwheel()
-            .args(["target", "install", TARGET])
-            .output()
-            .unwrap();
-        assert_success(&output);
+        ensure_version(TARGET);
+        assert_success(&emwheel().args(["target", "use", TARGET]).output().unwrap());
     });
 }
 
-/// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch` and returns the wheel path.
+/// Installs Pyodide `version` from npm in the shared test home, once per test run. The
+/// CPython headers of a 3.14 target come from the toolchain `scripts/setup` installed, whose
+/// headers [`test_home`] links into the home.
+pub fn ensure_version(version: &str) {
+    static INSTALLED: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if !installed
+        .get_or_insert_with(HashSet::new)
+        .insert(version.to_string())
+    {
+        return;
+    }
+    let output = emwheel()
+        .args(["target", "install", version])
+        .output()
+        .unwrap();
+    assert_success(&output);
+}
+
+/// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch` for the default target and
+/// returns the wheel path.
 pub fn build(path: &Path, out: &Path) -> PathBuf {
     ensure_target();
+    build_for(path, out, &[])
+}
+
+/// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch <extra…>` and returns the wheel.
+pub fn build_for(path: &Path, out: &Path, extra: &[&str]) -> PathBuf {
     let output = emwheel()
         .arg("build")
         .arg(path)
         .arg("-o")
         .arg(out)
         .arg("--allow-emcc-mismatch")
+        .args(extra)
         .output()
         .unwrap();
     assert_success(&output);

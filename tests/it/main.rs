@@ -8,3 +8,4 @@ mod core;
 mod errors;
 mod graph;
 mod project;
+mod targets;
