@@ -112,7 +112,7 @@ pub(super) fn warn_cross_host(target: &Target, ui: &Ui) {
     if let Some(host) = target.cross_host() {
         ui.warn(&format!(
             "target {} is Python {}, but build backends run on host Python {host} \
-(`{}`): cross-version mode. Known to work: setuptools C extensions. Untested: Cython, \
+(`{}`): cross-version mode. Known to work: setuptools C and C++ extensions. Untested: Cython, \
 the limited API, setup.py code that branches on `sys.version_info`",
             target.info.name,
             target.python_xy(),

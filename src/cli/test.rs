@@ -104,8 +104,7 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<TestS
 /// Refuses a wheel whose tags the target does not support, naming the ones that differ.
 fn check_tags(wheel: &Path, target: &Target) -> miette::Result<()> {
     let file = wheel.file_name().unwrap_or_default().to_string_lossy();
-    let name: WheelName = file.parse()?;
-    match name.incompatibility(&target.tags()) {
+    match incompatibility(wheel, target)? {
         None => Ok(()),
         Some(why) => Err(miette::miette!(
             help = format!(
@@ -116,6 +115,13 @@ fn check_tags(wheel: &Path, target: &Target) -> miette::Result<()> {
             target.info.name
         )),
     }
+}
+
+/// Why the wheel at `path` cannot install on `target`, from its file name's tags.
+fn incompatibility(path: &Path, target: &Target) -> miette::Result<Option<String>> {
+    let file = path.file_name().unwrap_or_default().to_string_lossy();
+    let name: WheelName = file.parse()?;
+    Ok(name.incompatibility(&target.tags()))
 }
 
 /// The wheel of `name` `version` in `dist`: one the target supports if there is one (a dist
@@ -134,12 +140,7 @@ fn find_wheel(dist: &Path, name: &str, version: &str, target: &Target) -> miette
         })
         .collect();
     candidates.sort();
-    let tags = target.tags();
-    let supported = |path: &PathBuf| {
-        let file = path.file_name().unwrap_or_default().to_string_lossy();
-        file.parse::<WheelName>()
-            .is_ok_and(|name| name.incompatibility(&tags).is_none())
-    };
+    let supported = |path: &PathBuf| matches!(incompatibility(path, target), Ok(None));
     let found = match candidates.iter().position(supported) {
         Some(index) => Some(candidates.swap_remove(index)),
         None => candidates.into_iter().next(),

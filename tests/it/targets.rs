@@ -328,15 +328,21 @@ fn pyodide_xbuildenv_archive_builds_and_tests() {
     let archive = xbuildenv_archive(scratch.path());
     let digest = sha256_hex(&archive);
     let home = fresh_home();
-    let install = |sha256: &str| {
+    let install_with = |sha256: &str, runtime: &str| {
         emwheel_in(home.path())
             .args(["target", "install", "--xbuildenv"])
             .arg(&archive)
             .args(["--sha256", sha256])
-            .arg(runtime_of(TARGET))
+            .arg(runtime_of(runtime))
             .output()
             .unwrap()
     };
+    let install = |sha256: &str| install_with(sha256, TARGET);
+    let stderr = assert_user_error(&install_with(&digest, "0.27.7"));
+    assert!(
+        stderr.contains("the cross-build environment is for Python 3.13.2 on emscripten_4_0_9 (ABI 2025_0), the runtime for Python 3.12.7"),
+        "{stderr}"
+    );
     let wrong = "0".repeat(64);
     let stderr = assert_user_error(&install(&wrong));
     assert!(
