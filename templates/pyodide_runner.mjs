@@ -3,8 +3,9 @@
 //
 // Usage: node pyodide_runner.mjs JOB.json
 // JOB.json: { runtime_dir, micropip_wheels: [path], wheels: [path], imports: [name],
-//             script: string|null, result_path }
-// The result { installed: [name], failures: [{stage, target, message}] } is
+//             script: string|null, requirements: [req], index_urls: [url],
+//             lock_file_url: string|null, load_packages: [name], result_path }
+// The result { installed: [name], failures: [{stage, target, message}], run_seconds } is
 // written to result_path. Exits 0 even when a test failed; non-zero only
 // when the runtime itself could not be started.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -20,7 +21,11 @@ const messageOf = (e) => (e && e.message) || String(e);
 async function startPyodide() {
   const url = pathToFileURL(`${job.runtime_dir}/pyodide.mjs`).href;
   const { loadPyodide } = await import(url);
-  const pyodide = await loadPyodide({ indexURL: `${job.runtime_dir}/` });
+  const options = { indexURL: `${job.runtime_dir}/` };
+  // Under Node, Pyodide reads the lockfile from the file system and loads package files
+  // relative to its directory (a browser fetches both from the lockfile's URL).
+  if (job.lock_file_url) options.lockFileURL = job.lock_file_url;
+  const pyodide = await loadPyodide(options);
   // Unbuffered, so output without a trailing newline still reaches the log.
   const raw = (stream) => ({ write: (bytes) => (stream.write(bytes), bytes.length) });
   pyodide.setStdout(raw(process.stdout));
@@ -38,7 +43,9 @@ async function installWheels(pyodide, result) {
     const name = basename(wheel);
     try {
       pyodide.FS.writeFile(`/tmp/wheels/${name}`, readFileSync(wheel));
-      await micropip.install(`emfs:/tmp/wheels/${name}`, { deps: false });
+      // Keyword arguments must go through callKwargs: a trailing JS object would be passed
+      // positionally (as `keep_going`).
+      await micropip.install.callKwargs(`emfs:/tmp/wheels/${name}`, { deps: false });
       result.installed.push(name);
     } catch (e) {
       result.failures.push({ stage: "install", target: name, message: messageOf(e) });
@@ -57,6 +64,32 @@ async function installWheels(pyodide, result) {
     return false;
   }
   return true;
+}
+
+// Installs requirements by name from the job's package indexes, as users of a private
+// index do: `micropip.install(names, index_urls=…)`.
+async function installRequirements(pyodide, result) {
+  if (job.requirements.length === 0) return true;
+  try {
+    const micropip = pyodide.pyimport("micropip");
+    await micropip.install.callKwargs(pyodide.toPy(job.requirements), { index_urls: pyodide.toPy(job.index_urls) });
+    result.installed.push(...job.requirements);
+    return true;
+  } catch (e) {
+    result.failures.push({ stage: "install", target: job.requirements.join(", "), message: messageOf(e) });
+    return false;
+  }
+}
+
+// Loads packages through the lockfile, the way `pyodide.loadPackage` users do.
+async function loadPackages(pyodide, result) {
+  if (job.load_packages.length === 0) return true;
+  const errors = [];
+  await pyodide.loadPackage(job.load_packages, { errorCallback: (message) => errors.push(message) });
+  for (const message of errors) {
+    result.failures.push({ stage: "install", target: job.load_packages.join(", "), message });
+  }
+  return errors.length === 0;
 }
 
 function importModules(pyodide, result) {
@@ -80,11 +113,17 @@ async function runScript(pyodide, result) {
 
 async function main() {
   const pyodide = await startPyodide();
-  const result = { installed: [], failures: [] };
-  if (await installWheels(pyodide, result)) {
+  const result = { installed: [], failures: [], run_seconds: 0 };
+  const started = performance.now();
+  const installed =
+    (await installWheels(pyodide, result)) &&
+    (await installRequirements(pyodide, result)) &&
+    (await loadPackages(pyodide, result));
+  if (installed) {
     importModules(pyodide, result);
     if (job.script) await runScript(pyodide, result);
   }
+  result.run_seconds = (performance.now() - started) / 1000;
   pyodide.runPython("import sys; sys.stdout.flush(); sys.stderr.flush()");
   writeFileSync(job.result_path, JSON.stringify(result));
 }

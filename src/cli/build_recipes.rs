@@ -34,6 +34,10 @@ pub(super) struct BuildRecipesArgs {
     /// Rebuild even the packages whose inputs did not change.
     #[arg(long)]
     force: bool,
+    /// Also write `pyodide-lock.json` for every wheel in the output directory (over the
+    /// target's own lockfile), when every package built.
+    #[arg(long)]
+    install: bool,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -66,7 +70,13 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
     ui.begin(plan.nodes().len());
     let report = graph::build_all(&set, &plan, &context, &options, ui);
     ui.finish();
-    finish(report?, ui)
+    finish(report?, ui)?;
+    if args.install {
+        let lock = args.out_dir.join("pyodide-lock.json");
+        let count = super::lock::write_lock(&target, &args.out_dir, None, &lock, ui)?;
+        ui.status(&format!("wrote {} ({count} wheels)", lock.display()));
+    }
+    Ok(())
 }
 
 /// Shows each failure and the summary, prints the wheels on stdout, and fails when a

@@ -5,8 +5,11 @@ mod build_recipes;
 mod ci_template;
 mod config;
 mod doctor;
+mod index;
+mod lock;
 mod py_compile;
 mod report;
+mod serve;
 mod target;
 mod test;
 
@@ -57,6 +60,12 @@ enum Command {
     Report(report::ReportArgs),
     /// Write a CI workflow that builds and tests this project's wasm wheel.
     CiTemplate(ci_template::CiTemplateArgs),
+    /// Write a pyodide-lock.json for the wheels in a directory.
+    Lock(lock::LockArgs),
+    /// Write a static PEP 503/691 package index (with the wheels and a lockfile).
+    Index(index::IndexArgs),
+    /// Serve a site directory on loopback, to try the index and lockfile.
+    Serve(serve::ServeArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -150,6 +159,9 @@ pub fn main() -> ExitCode {
         Command::PyCompile(args) => py_compile::run(args, &ui),
         Command::Report(args) => report::run(args, &ui),
         Command::CiTemplate(args) => ci_template::run(args, &ui),
+        Command::Lock(args) => lock::run(args, &ui),
+        Command::Index(args) => index::run(args, &ui),
+        Command::Serve(args) => serve::run(args, &ui),
     };
     ui.finish();
     match result {

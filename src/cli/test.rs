@@ -90,6 +90,7 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<TestS
             wheels: vec![wheel],
             imports: recipe.test().imports.clone(),
             script: recipe.test().script.clone(),
+            ..TestSpec::default()
         });
     }
     check_tags(input, target)?;
@@ -97,7 +98,7 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<TestS
     Ok(TestSpec {
         wheels: vec![input.to_path_buf()],
         imports: summary.top_level_modules(),
-        script: None,
+        ..TestSpec::default()
     })
 }
 

@@ -41,6 +41,15 @@ pub struct TestSpec {
     pub imports: Vec<String>,
     /// Python code run with `runPythonAsync` after the imports (top-level `await` allowed).
     pub script: Option<String>,
+    /// Requirements installed by name with micropip after the wheels, from `index_urls`.
+    pub requirements: Vec<String>,
+    /// Package indexes micropip looks in (PEP 503/691 URLs, without a trailing slash).
+    pub index_urls: Vec<String>,
+    /// A `pyodide-lock.json` Pyodide starts with instead of its own (under Node, a path:
+    /// Pyodide reads it and the packages beside it from the file system).
+    pub lock_file_url: Option<String>,
+    /// Packages loaded with `pyodide.loadPackage` (through the lockfile) after the wheels.
+    pub load_packages: Vec<String>,
 }
 
 /// The step of a test run that failed.
@@ -77,6 +86,8 @@ pub struct TestOutcome {
     pub failures: Vec<TestFailure>,
     /// Wall-clock time of the runner process (Pyodide load included).
     pub seconds: f64,
+    /// Time from Pyodide being ready to the end of the tests (installs, imports, script).
+    pub run_seconds: f64,
     /// The runner's combined stdout and stderr (including Python's output).
     pub log: String,
 }
@@ -159,6 +170,10 @@ struct Job<'a> {
     wheels: Vec<PathBuf>,
     imports: &'a [String],
     script: Option<&'a str>,
+    requirements: &'a [String],
+    index_urls: &'a [String],
+    lock_file_url: Option<&'a str>,
+    load_packages: &'a [String],
     result_path: PathBuf,
 }
 
@@ -167,6 +182,8 @@ struct Job<'a> {
 struct Report {
     installed: Vec<String>,
     failures: Vec<TestFailure>,
+    #[serde(default)]
+    run_seconds: f64,
 }
 
 /// The files of one run inside the work directory.
@@ -268,6 +285,10 @@ impl PyodideRuntime {
             wheels: absolute_all(&spec.wheels)?,
             imports: &spec.imports,
             script: spec.script.as_deref(),
+            requirements: &spec.requirements,
+            index_urls: &spec.index_urls,
+            lock_file_url: spec.lock_file_url.as_deref(),
+            load_packages: &spec.load_packages,
             result_path: files.result.clone(),
         };
         fs::write(&files.runner, RUNNER)?;
@@ -322,12 +343,14 @@ impl PyodideRuntime {
 
 impl TestOutcome {
     fn new(report: Report, spec: &TestSpec, seconds: f64, log: String) -> Self {
-        let passed = report.failures.is_empty() && report.installed.len() == spec.wheels.len();
+        let expected = spec.wheels.len() + spec.requirements.len();
+        let passed = report.failures.is_empty() && report.installed.len() == expected;
         Self {
             passed,
             installed: report.installed,
             failures: report.failures,
             seconds,
+            run_seconds: report.run_seconds,
             log,
         }
     }

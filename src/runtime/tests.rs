@@ -81,6 +81,10 @@ fn job_fields_are_the_ones_the_runner_reads() {
         wheels: vec![],
         imports: &[],
         script: None,
+        requirements: &[],
+        index_urls: &[],
+        lock_file_url: None,
+        load_packages: &[],
         result_path: "/res.json".into(),
     };
     let value = serde_json::to_value(&job).unwrap();

@@ -8,6 +8,7 @@
 //! The steps: [`unpack`], [`UnpackedWheel::repair`], [`UnpackedWheel::write`], and [`verify`].
 
 mod error;
+mod metadata;
 mod name;
 mod perm;
 mod record;
@@ -21,6 +22,7 @@ mod write;
 mod testutil;
 
 pub use error::WheelError;
+pub use metadata::{read_metadata, WheelMetadata};
 pub use name::{normalize, WheelName};
 pub use repair::RepairReport;
 pub use unpack::{unpack, UnpackedWheel};

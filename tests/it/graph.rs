@@ -198,3 +198,26 @@ fn an_unknown_dependency_is_located_in_its_recipe() {
     assert!(text.contains("did you mean `six`?"), "{text}");
     assert!(!out.exists(), "nothing may be built");
 }
+
+#[test]
+fn install_writes_a_lockfile_listing_every_wheel() {
+    let recipes = recipe_dir(&["recipes/six", "tests/fixtures/needs-six"]);
+    let out = tempfile::tempdir().unwrap();
+    let output = build_recipes(recipes.path(), out.path(), &["*", "--install"]);
+    assert_success(&output);
+    let text = std::fs::read_to_string(out.path().join("pyodide-lock.json")).unwrap();
+    let lock: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let packages = &lock["packages"];
+    assert_eq!(
+        packages["six"]["file_name"],
+        "six-1.17.0-py2.py3-none-any.whl"
+    );
+    assert_eq!(packages["needs-six"]["depends"], serde_json::json!(["six"]));
+    let wheel = out
+        .path()
+        .join(packages["needs-six"]["file_name"].as_str().unwrap());
+    let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(
+        std::fs::read(wheel).unwrap(),
+    ));
+    assert_eq!(packages["needs-six"]["sha256"], hex::encode(digest));
+}

@@ -7,5 +7,6 @@ mod common;
 mod core;
 mod errors;
 mod graph;
+mod index;
 mod project;
 mod targets;

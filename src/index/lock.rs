@@ -1,0 +1,279 @@
+//! `pyodide-lock.json`: the target's `info` and base packages plus one entry per built wheel,
+//! with exactly the package keys the target's own lockfile uses (Pyodide's reference parser
+//! rejects unknown keys, and 314.x added `tool`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::str::FromStr;
+
+use serde_json::{json, Map, Value};
+
+use super::IndexError;
+use crate::wheel::{normalize, WheelMetadata};
+
+/// A lockfile being assembled.
+#[derive(Debug, Clone)]
+pub struct Lockfile {
+    info: Value,
+    tool: Option<Value>,
+    package_keys: Vec<String>,
+    packages: BTreeMap<String, Value>,
+}
+
+impl Lockfile {
+    /// Reads a Pyodide lockfile as the base: its `info`, schema and (if `keep_packages`) its
+    /// packages.
+    pub fn from_base(path: &Path, keep_packages: bool) -> Result<Self, IndexError> {
+        let bad = |reason: &str| IndexError::BadLock {
+            path: path.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let text = fs_err::read_to_string(path)?;
+        let value: Value = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+        let info = value.get("info").filter(|i| i["python"].is_string());
+        let info = info
+            .ok_or_else(|| bad("no `info` with a `python` version"))?
+            .clone();
+        let packages = value["packages"]
+            .as_object()
+            .ok_or_else(|| bad("no `packages` object"))?;
+        let package_keys = schema(packages).ok_or_else(|| bad("its packages have no keys"))?;
+        Ok(Lockfile {
+            info,
+            tool: value.get("tool").cloned(),
+            package_keys,
+            packages: match keep_packages {
+                true => packages.clone().into_iter().collect(),
+                false => BTreeMap::new(),
+            },
+        })
+    }
+
+    /// Adds a wheel (replacing a package of the same normalized name). `file_name` is how
+    /// the lockfile refers to it, relative to where Pyodide looks for packages.
+    pub fn add_wheel(&mut self, wheel: &WheelMetadata, file_name: &str) -> Result<(), IndexError> {
+        let depends = self.depends(&wheel.requires_dist);
+        let known = json!({
+            "name": wheel.name,
+            "version": wheel.version,
+            "file_name": file_name,
+            "install_dir": "site",
+            "sha256": wheel.sha256,
+            "package_type": "package",
+            "imports": wheel.imports,
+            "depends": depends,
+            "unvendored_tests": false,
+            "tool": {},
+        });
+        let mut entry = Map::new();
+        for key in &self.package_keys {
+            let value = known
+                .get(key)
+                .ok_or_else(|| IndexError::UnknownKey(key.clone()))?;
+            entry.insert(key.clone(), value.clone());
+        }
+        self.packages
+            .insert(normalize(&wheel.name), Value::Object(entry));
+        Ok(())
+    }
+
+    /// `Requires-Dist` entries whose markers hold in the target's Pyodide (no extras), as
+    /// normalized names.
+    fn depends(&self, requires_dist: &[String]) -> Vec<String> {
+        let environment = self.marker_environment();
+        let mut names: Vec<String> = requires_dist
+            .iter()
+            .filter_map(|text| {
+                pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text).ok()
+            })
+            .filter(|requirement| match &environment {
+                Some(environment) => requirement.evaluate_markers(environment, &[]),
+                None => requirement.marker.is_true(),
+            })
+            .map(|requirement| normalize(requirement.name.as_ref()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// PEP 508 markers as they evaluate inside this Pyodide.
+    fn marker_environment(&self) -> Option<pep508_rs::MarkerEnvironment> {
+        let full = self.info["python"].as_str()?;
+        let xy = crate::target::python_xy(full);
+        let platform = self.info["platform"].as_str().unwrap_or("emscripten");
+        let release = platform.trim_start_matches("emscripten_").replace('_', ".");
+        pep508_rs::MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {
+            implementation_name: "cpython",
+            implementation_version: full,
+            os_name: "posix",
+            platform_machine: "wasm32",
+            platform_python_implementation: "CPython",
+            platform_release: &release,
+            platform_system: "Emscripten",
+            platform_version: "#1",
+            python_full_version: full,
+            python_version: &xy,
+            sys_platform: "emscripten",
+        })
+        .ok()
+    }
+
+    /// Points the base packages' `file_name`s at `base_url` (absolute URLs), for a lockfile
+    /// served away from the Pyodide distribution the packages come from.
+    pub fn rebase_package_files(&mut self, base_url: &str) {
+        let base = base_url.trim_end_matches('/');
+        for entry in self.packages.values_mut() {
+            if let Some(file) = entry["file_name"].as_str() {
+                if !file.contains("://") {
+                    entry["file_name"] = Value::String(format!("{base}/{file}"));
+                }
+            }
+        }
+    }
+
+    /// Names that packages depend on but the lockfile does not provide.
+    pub fn missing_dependencies(&self) -> Vec<String> {
+        let mut missing: Vec<String> = self
+            .packages
+            .values()
+            .flat_map(|entry| entry["depends"].as_array().cloned().unwrap_or_default())
+            .filter_map(|name| name.as_str().map(normalize))
+            .filter(|name| !self.packages.contains_key(name))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        missing
+    }
+
+    /// The lockfile as JSON: `info`, `packages` sorted by name, and `tool` where the base
+    /// has one.
+    pub fn to_json(&self) -> Value {
+        let mut document = Map::new();
+        document.insert("info".into(), self.info.clone());
+        let packages: Map<String, Value> = self.packages.clone().into_iter().collect();
+        document.insert("packages".into(), Value::Object(packages));
+        if let Some(tool) = &self.tool {
+            document.insert("tool".into(), tool.clone());
+        }
+        Value::Object(document)
+    }
+
+    /// Writes the lockfile atomically.
+    pub fn write(&self, path: &Path) -> Result<(), IndexError> {
+        let text = serde_json::to_string_pretty(&self.to_json()).expect("JSON serializes");
+        crate::fsutil::write_atomic(path, format!("{text}\n").as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The package keys of a lockfile's schema: the union over its entries, sorted.
+fn schema(packages: &Map<String, Value>) -> Option<Vec<String>> {
+    let mut keys: Vec<String> = packages
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(|entry| entry.keys().cloned())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    (!keys.is_empty()).then_some(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(dir: &Path, with_tool: bool) -> std::path::PathBuf {
+        let mut six = json!({"name": "six", "version": "1.17.0", "file_name": "six.whl",
+            "install_dir": "site", "sha256": "00", "package_type": "package",
+            "imports": ["six"], "depends": [], "unvendored_tests": false});
+        let mut document = json!({"info": {"abi_version": "2025_0", "arch": "wasm32",
+            "platform": "emscripten_4_0_9", "python": "3.13.2"}, "packages": {}});
+        if with_tool {
+            six["tool"] = json!({});
+            document["tool"] = json!({});
+        }
+        document["packages"]["six"] = six;
+        let path = dir.join("pyodide-lock.json");
+        fs_err::write(&path, document.to_string()).unwrap();
+        path
+    }
+
+    fn wheel(name: &str, requires: &[&str]) -> WheelMetadata {
+        WheelMetadata {
+            name: name.into(),
+            version: "1.0".into(),
+            requires_dist: requires.iter().map(|r| r.to_string()).collect(),
+            requires_python: None,
+            imports: vec![name.to_lowercase()],
+            raw: Vec::new(),
+            sha256: "ab".into(),
+        }
+    }
+
+    #[test]
+    fn entries_have_exactly_the_base_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        for with_tool in [false, true] {
+            let mut lock = Lockfile::from_base(&base(dir.path(), with_tool), true).unwrap();
+            lock.add_wheel(&wheel("MarkupSafe", &[]), "m.whl").unwrap();
+            let json = lock.to_json();
+            let entry = json["packages"]["markupsafe"].as_object().unwrap();
+            let six = json["packages"]["six"].as_object().unwrap();
+            let keys = |map: &Map<String, Value>| {
+                map.keys()
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            assert_eq!(keys(entry), keys(six), "{entry:?}");
+            assert_eq!(json.get("tool").is_some(), with_tool);
+            assert_eq!(entry["name"], "MarkupSafe");
+        }
+    }
+
+    #[test]
+    fn depends_follow_markers_for_emscripten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = Lockfile::from_base(&base(dir.path(), false), false).unwrap();
+        let requires = [
+            "Six>=1.0",
+            "pywin32; sys_platform == 'win32'",
+            "tomli; python_version < '3.11'",
+            "pytest; extra == 'test'",
+            "pyodide-http; sys_platform == 'emscripten'",
+        ];
+        lock.add_wheel(&wheel("pkg", &requires), "p.whl").unwrap();
+        let json = lock.to_json();
+        assert_eq!(
+            json["packages"]["pkg"]["depends"],
+            json!(["pyodide-http", "six"])
+        );
+        assert_eq!(lock.missing_dependencies(), ["pyodide-http", "six"]);
+        assert!(
+            json["packages"].get("six").is_none(),
+            "--base none drops base packages"
+        );
+    }
+
+    #[test]
+    fn an_unknown_schema_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = base(dir.path(), false);
+        let text = fs_err::read_to_string(&path)
+            .unwrap()
+            .replace("\"imports\"", "\"future_key\"");
+        fs_err::write(&path, text).unwrap();
+        let mut lock = Lockfile::from_base(&path, false).unwrap();
+        let error = lock.add_wheel(&wheel("x", &[]), "x.whl").unwrap_err();
+        assert!(error.to_string().contains("`future_key`"), "{error}");
+    }
+
+    #[test]
+    fn a_lockfile_without_info_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock.json");
+        fs_err::write(&path, r#"{"packages": {}}"#).unwrap();
+        let error = Lockfile::from_base(&path, true).unwrap_err();
+        assert!(error.to_string().contains("no `info`"), "{error}");
+    }
+}

@@ -1,0 +1,73 @@
+//! What a site that serves wasm wheels needs: a `pyodide-lock.json` that Pyodide loads, and a
+//! static PEP 503/691 simple index that micropip and pip install from, and a small server
+//! for trying them on loopback.
+
+pub mod lock;
+pub mod serve;
+pub mod simple;
+
+use std::path::{Path, PathBuf};
+
+/// Errors writing a lockfile or an index.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum IndexError {
+    /// A lockfile that is not one Pyodide writes.
+    #[error("`{}` is not a pyodide-lock.json emwheel can read: {reason}", path.display())]
+    #[diagnostic(help(
+        "pass the `pyodide-lock.json` of a Pyodide distribution, or `--base none`"
+    ))]
+    BadLock {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The target's lockfile has a package key emwheel cannot fill.
+    #[error("the target's lockfile has the package key `{0}`, which emwheel does not know")]
+    #[diagnostic(help("upgrade emwheel; it writes only keys of the target's schema"))]
+    UnknownKey(String),
+    /// A wheel in the dist dir is broken.
+    #[error("`{}` is not a valid wheel", path.display())]
+    #[diagnostic(help("rebuild it, or remove it from the directory; nothing was written"))]
+    BadWheel {
+        /// The wheel.
+        path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: crate::wheel::WheelError,
+    },
+    /// A directory holds no wheels.
+    #[error("`{}` holds no wheels", .0.display())]
+    #[diagnostic(help("build some first: `emwheel build-recipes '*' -o {}`", .0.display()))]
+    NoWheels(PathBuf),
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// The wheels in a directory, sorted by file name.
+pub fn wheels_in(dir: &Path) -> Result<Vec<PathBuf>, IndexError> {
+    let mut wheels: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "whl"))
+        .collect();
+    wheels.sort();
+    if wheels.is_empty() {
+        return Err(IndexError::NoWheels(dir.to_path_buf()));
+    }
+    Ok(wheels)
+}
+
+/// Reads every wheel's metadata; the first broken wheel is an error naming it.
+pub fn read_all(wheels: &[PathBuf]) -> Result<Vec<crate::wheel::WheelMetadata>, IndexError> {
+    wheels
+        .iter()
+        .map(|path| {
+            crate::wheel::read_metadata(path).map_err(|source| IndexError::BadWheel {
+                path: path.clone(),
+                source,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,252 @@
+//! Lockfile, static index and server end to end: Pyodide under Node installs from the
+//! served index with micropip and loads packages through the served lockfile; the lockfile
+//! passes Pyodide's reference parser; pip downloads from the index.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use emwheel::runtime::{PyodideRuntime, TestSpec};
+use emwheel::target::Target;
+
+use crate::common::{assert_success, assert_user_error, build, emwheel, repo, test_home, TARGET};
+
+/// `emwheel serve` on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(site: &Path) -> Server {
+        let mut child = emwheel()
+            .args(["serve", "--port", "0", "--max-seconds", "300"])
+            .arg(site)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("serving ")
+            .expect("the bound address")
+            .trim_end_matches('/')
+            .to_string();
+        Server { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn runtime() -> PyodideRuntime {
+    let target = Target::open(&test_home().join("targets").join(TARGET)).unwrap();
+    let micropip = target
+        .info
+        .micropip_wheels
+        .iter()
+        .map(|wheel| target.dir.join(wheel))
+        .collect();
+    PyodideRuntime::new(target.runtime_dir(), micropip)
+}
+
+fn run_in_pyodide(spec: &TestSpec) {
+    let work = tempfile::tempdir().unwrap();
+    let outcome = runtime().run_tests(spec, work.path()).unwrap();
+    assert!(outcome.passed, "{:#?}\n{}", outcome.failures, outcome.log);
+}
+
+/// A dist dir with markupsafe, six and the C++ fixture.
+fn dist() -> (tempfile::TempDir, PathBuf) {
+    let root = tempfile::tempdir().unwrap();
+    let dist = root.path().join("dist");
+    for recipe in [
+        "recipes/markupsafe",
+        "recipes/six",
+        "tests/fixtures/cxx-ext",
+    ] {
+        build(&repo().join(recipe), &dist);
+    }
+    (root, dist)
+}
+
+/// Writes the index of `dist` into `site`, with absolute URLs when `base_url` is given.
+fn index(dist: &Path, site: &Path, base_url: Option<&str>) {
+    let mut command = emwheel();
+    command.arg("index").arg(dist).arg("-o").arg(site);
+    if let Some(base_url) = base_url {
+        command.args(["--base-url", base_url]);
+    }
+    assert_success(&command.output().unwrap());
+}
+
+#[test]
+fn pyodide_installs_from_the_served_index_and_lockfile() {
+    let (root, dist) = dist();
+    let site = root.path().join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let server = Server::start(&site);
+    index(&dist, &site, Some(&server.url));
+    // Pinned: a name Pyodide's own lockfile has at that version would be taken from its CDN.
+    run_in_pyodide(&TestSpec {
+        requirements: vec!["markupsafe==2.1.5".into(), "cxx-ext".into()],
+        index_urls: vec![format!("{}/simple", server.url)],
+        imports: vec!["markupsafe._speedups".into(), "cxx_ext".into()],
+        ..TestSpec::default()
+    });
+    run_in_pyodide(&TestSpec {
+        lock_file_url: Some(site.join("pyodide-lock.json").display().to_string()),
+        load_packages: vec!["markupsafe".into(), "six".into()],
+        imports: vec!["markupsafe._speedups".into(), "six".into()],
+        script: Some("import markupsafe\nassert markupsafe.__version__ == '2.1.5'".into()),
+        ..TestSpec::default()
+    });
+    let download = tempfile::tempdir().unwrap();
+    let status = Command::new("python3")
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+        ])
+        .args([
+            "--platform",
+            "pyemscripten_2025_0_wasm32",
+            "--python-version",
+            "3.13",
+        ])
+        .args(["--implementation", "cp", "--abi", "cp313", "--dest"])
+        .arg(download.path())
+        .args([
+            "--index-url",
+            &format!("{}/simple/", server.url),
+            "markupsafe==2.1.5",
+        ])
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "pip download from the served index failed"
+    );
+    assert_eq!(std::fs::read_dir(download.path()).unwrap().count(), 1);
+}
+
+/// A venv with Pyodide's reference lockfile parser, made once per test home.
+fn reference_parser() -> PathBuf {
+    let venv = test_home().join("pyodide-lock-venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
+        assert!(Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .unwrap()
+            .success());
+        let install = Command::new(&python)
+            .args(["-m", "pip", "install", "--quiet", "pyodide-lock"])
+            .status()
+            .unwrap();
+        assert!(install.success(), "pip install pyodide-lock failed");
+    }
+    python
+}
+
+/// Validates `lock` with the reference parser and returns the locations it complains about.
+const VALIDATE: &str = "import json, sys; from pathlib import Path; import pydantic
+from pyodide_lock import PyodideLockSpec
+try:
+    spec = PyodideLockSpec.from_json(Path(sys.argv[1])); errors = []; count = len(spec.packages)
+except pydantic.ValidationError as error:
+    errors = sorted({'.'.join(map(str, e['loc'])) for e in error.errors()}); count = None
+print(json.dumps({'errors': errors, 'packages': count}))";
+
+fn validate(lock: &Path) -> serde_json::Value {
+    let output = Command::new(reference_parser())
+        .args(["-c", VALIDATE])
+        .arg(lock)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn the_lockfile_passes_the_reference_parser() {
+    let (root, dist) = dist();
+    let site = root.path().join("site");
+    index(&dist, &site, None);
+    let output = emwheel().arg("lock").arg(&dist).output().unwrap();
+    assert_success(&output);
+    // pyodide-lock 0.1.2, the newest on PyPI, wants `info.version`, which Pyodide 0.29.5's
+    // own lockfile lacks: ours must add no complaint beyond the target's own.
+    let target_lock = test_home()
+        .join("targets")
+        .join(TARGET)
+        .join("runtime/pyodide-lock.json");
+    let own = validate(&target_lock);
+    assert_eq!(
+        own["errors"],
+        serde_json::json!(["info.version"]),
+        "the parser changed: {own}"
+    );
+    for lock in [
+        dist.join("pyodide-lock.json"),
+        site.join("pyodide-lock.json"),
+    ] {
+        let ours = validate(&lock);
+        assert_eq!(ours["errors"], own["errors"], "{}", lock.display());
+        let text = std::fs::read_to_string(&lock).unwrap();
+        assert!(text.contains("\"cxx-ext\""), "the built wheels are listed");
+    }
+}
+
+#[test]
+fn a_corrupt_wheel_is_named_and_nothing_is_written() {
+    crate::common::ensure_target();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dist.path().join("broken-1.0-py3-none-any.whl"),
+        b"not a zip",
+    )
+    .unwrap();
+    let output = emwheel().arg("lock").arg(dist.path()).output().unwrap();
+    let stderr = assert_user_error(&output);
+    assert!(stderr.contains("broken-1.0-py3-none-any.whl"), "{stderr}");
+    assert!(!dist.path().join("pyodide-lock.json").exists());
+}
+
+#[test]
+fn a_lockfile_for_pyodide_0_27_passes_the_reference_parser_outright() {
+    let output = emwheel()
+        .args(["target", "install", "0.27.7"])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let dist = tempfile::tempdir().unwrap();
+    let output = emwheel()
+        .args(["build", "--allow-emcc-mismatch", "--target", "0.27.7", "-o"])
+        .arg(dist.path())
+        .arg(repo().join("recipes/markupsafe"))
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let output = emwheel()
+        .args(["lock", "--target", "0.27.7"])
+        .arg(dist.path())
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let checked = validate(&dist.path().join("pyodide-lock.json"));
+    assert_eq!(checked["errors"], serde_json::json!([]), "{checked}");
+    assert!(checked["packages"].as_u64().unwrap() > 300);
+}
