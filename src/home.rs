@@ -45,6 +45,11 @@ pub fn build_envs_dir() -> PathBuf {
     home().join("build-envs")
 }
 
+/// Libraries built by library recipes, one install prefix per target.
+pub fn libraries_dir() -> PathBuf {
+    home().join("libraries")
+}
+
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }

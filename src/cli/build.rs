@@ -37,7 +37,17 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         built.compiler.calls,
         built.compiler.seconds
     ));
-    println!("{}", built.path.display());
+    // The main output first (the wheel, or a library's manifest), then the archives beside it.
+    for path in [
+        Some(&built.path),
+        built.runtime_zip.as_ref(),
+        built.tests_zip.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        println!("{}", path.display());
+    }
     Ok(())
 }
 

@@ -30,8 +30,13 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let runtime = PyodideRuntime::new(target.runtime_dir(), micropip);
     let mut failed = Vec::new();
     for input in &args.inputs {
-        let spec = test_spec(input, &args.dist)?;
         let name = input.display().to_string();
+        let Some(spec) = test_spec(input, &args.dist)? else {
+            ui.status(&format!(
+                "{name}: a library recipe; the packages that link it test it"
+            ));
+            continue;
+        };
         ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
         let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
         let outcome = runtime.run_tests(&spec, work.path())?;
@@ -54,24 +59,59 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     }
 }
 
-/// What to install and run for one input: a recipe's wheel and tests, or a wheel with its
-/// top-level modules as imports.
-fn test_spec(input: &Path, dist: &Path) -> miette::Result<TestSpec> {
+/// What to install and run for one input: a recipe's wheel (after the wheels of its run
+/// requirements) and tests, or a wheel with its top-level modules as imports; `None` for a
+/// library recipe, which has no wheel.
+fn test_spec(input: &Path, dist: &Path) -> miette::Result<Option<TestSpec>> {
     if is_recipe(input) {
         let recipe = recipe::load(input)?;
-        let wheel = find_wheel(dist, recipe.name(), recipe.version())?;
-        return Ok(TestSpec {
-            wheels: vec![wheel],
+        if recipe.build().kind.is_library() {
+            return Ok(None);
+        }
+        let mut wheels = Vec::new();
+        add_wheels(&recipe, dist, &mut wheels)?;
+        return Ok(Some(TestSpec {
+            wheels,
             imports: recipe.test().imports.clone(),
             script: recipe.test().script.clone(),
-        });
+        }));
     }
     let summary = wheel::verify(input)?;
-    Ok(TestSpec {
+    Ok(Some(TestSpec {
         wheels: vec![input.to_path_buf()],
         imports: summary.top_level_modules(),
         script: None,
-    })
+    }))
+}
+
+/// Adds the wheels of `recipe`'s run requirements (their recipes are its siblings), depth
+/// first, then its own; each wheel once.
+fn add_wheels(
+    recipe: &recipe::Recipe,
+    dist: &Path,
+    wheels: &mut Vec<PathBuf>,
+) -> miette::Result<()> {
+    let recipes_dir = recipe.dir().parent().unwrap_or(Path::new("."));
+    for requirement in &recipe.requirements().run {
+        let name = requirement
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .next()
+            .unwrap_or(requirement);
+        let dir = recipes_dir.join(name);
+        if !is_recipe(&dir) {
+            return Err(miette::miette!(
+                help = format!("add a recipe for it in `{}`", recipes_dir.display()),
+                "run requirement `{name}` of `{}` has no recipe beside it",
+                recipe.name()
+            ));
+        }
+        add_wheels(&recipe::load(&dir)?, dist, wheels)?;
+    }
+    let wheel = find_wheel(dist, recipe.name(), recipe.version())?;
+    if !wheels.contains(&wheel) {
+        wheels.push(wheel);
+    }
+    Ok(())
 }
 
 /// The wheel of `name` `version` in `dist`.

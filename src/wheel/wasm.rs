@@ -1,11 +1,14 @@
 //! Checks that a `.so` is a wasm32-emscripten side module: wasm magic, version 1, and a
-//! leading `dylink.0` custom section
+//! leading `dylink.0` custom section, whose `WASM_DYLINK_NEEDED` subsection lists the shared
+//! libraries the module needs
 //! ([tool conventions](https://github.com/WebAssembly/tool-conventions/blob/main/DynamicLinking.md)).
 
 const WASM_MAGIC: &[u8; 4] = b"\0asm";
 const WASM_VERSION: &[u8; 4] = &[1, 0, 0, 0];
 const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 const DYLINK_SECTION: &[u8] = b"dylink.0";
+/// The `dylink.0` subsection that lists needed libraries.
+const DYLINK_NEEDED: u8 = 2;
 
 /// Returns `Ok(())` if `bytes` is a side module, or a lowercase reason why it is not.
 pub fn check_side_module(bytes: &[u8]) -> Result<(), String> {
@@ -18,9 +21,42 @@ pub fn check_side_module(bytes: &[u8]) -> Result<(), String> {
     }
     let first = first_section(&bytes[8..])?;
     match first {
-        Some((0, payload)) if custom_section_name(payload)? == DYLINK_SECTION => Ok(()),
+        Some((0, payload)) if custom_section_name(payload)?.0 == DYLINK_SECTION => Ok(()),
         _ => Err("it has no leading `dylink.0` section (a main module, not a side module)".into()),
     }
+}
+
+/// The shared libraries a side module needs, in the order its `dylink.0` section lists them.
+pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, String> {
+    check_side_module(bytes)?;
+    let (_, payload) = first_section(&bytes[8..])?.expect("a side module has a first section");
+    let (_, mut rest) = custom_section_name(payload)?;
+    while let Some((&kind, after_kind)) = rest.split_first() {
+        let (size, after_size) = read_leb_u32(after_kind)?;
+        let body = after_size
+            .get(..size as usize)
+            .ok_or("a `dylink.0` subsection runs past its section")?;
+        if kind == DYLINK_NEEDED {
+            return read_names(body);
+        }
+        rest = &after_size[size as usize..];
+    }
+    Ok(Vec::new())
+}
+
+/// A LEB128 count, then that many length-prefixed UTF-8 names.
+fn read_names(body: &[u8]) -> Result<Vec<String>, String> {
+    let (count, mut rest) = read_leb_u32(body)?;
+    let mut names = Vec::new();
+    for _ in 0..count {
+        let (len, after) = read_leb_u32(rest)?;
+        let name = after
+            .get(..len as usize)
+            .ok_or("a needed-library name runs past its subsection")?;
+        names.push(String::from_utf8_lossy(name).into_owned());
+        rest = &after[len as usize..];
+    }
+    Ok(names)
 }
 
 /// Walks every section header after the wasm preamble and returns the first section's
@@ -38,11 +74,13 @@ fn first_section(mut rest: &[u8]) -> Result<Option<(u8, &[u8])>, String> {
     Ok(first)
 }
 
-/// Reads the name that opens a custom section's payload.
-fn custom_section_name(payload: &[u8]) -> Result<&[u8], String> {
+/// Splits a custom section's payload into its name and the bytes after it.
+fn custom_section_name(payload: &[u8]) -> Result<(&[u8], &[u8]), String> {
     let (len, rest) = read_leb_u32(payload)?;
-    rest.get(..len as usize)
-        .ok_or_else(|| "a custom section name runs past its section".into())
+    if rest.len() < len as usize {
+        return Err("a custom section name runs past its section".into());
+    }
+    Ok(rest.split_at(len as usize))
 }
 
 /// Decodes an unsigned LEB128 `u32`, returning it and the remaining bytes.
@@ -65,6 +103,24 @@ mod tests {
     #[test]
     fn accepts_a_side_module() {
         assert_eq!(check_side_module(&side_module()), Ok(()));
+    }
+
+    #[test]
+    fn lists_needed_libraries() {
+        assert!(needed_libraries(&side_module()).unwrap().is_empty());
+        let mut dylink = vec![1, 4, 0, 0, 0, 0];
+        let needed: &[u8] = b"\x02\x0c\x01\x0alibyaml.so";
+        dylink.extend_from_slice(needed);
+        let mut bytes = PREAMBLE.to_vec();
+        bytes.extend(custom_section(b"dylink.0", &dylink));
+        assert_eq!(needed_libraries(&bytes).unwrap(), ["libyaml.so"]);
+        let truncated = &needed[..needed.len() - 2];
+        let mut bytes = PREAMBLE.to_vec();
+        bytes.extend(custom_section(
+            b"dylink.0",
+            &[&[1, 4, 0, 0, 0, 0], truncated].concat(),
+        ));
+        assert!(needed_libraries(&bytes).unwrap_err().contains("past"));
     }
 
     #[test]
