@@ -16,24 +16,31 @@ use super::{wasm, UnpackedWheel, WheelError};
 impl UnpackedWheel {
     /// Copies every shared library the wheel's side modules need, and that the wheel does
     /// not hold, from the first of `search_dirs` that has it into `<distribution>.libs/`;
-    /// then the same for the copied libraries. Returns the copied archive paths.
+    /// then the same for the copied libraries. Each module that needs one gets a `dylink.0`
+    /// runtime path to that directory, where Emscripten's loader looks. Returns the copied
+    /// archive paths.
     pub fn vendor_shared_libraries(
         &self,
         search_dirs: &[PathBuf],
     ) -> Result<Vec<String>, WheelError> {
-        let libs_dir = self.root.join(format!("{}.libs", self.name.distribution));
+        let libs_name = format!("{}.libs", self.name.distribution);
+        let libs_dir = self.root.join(&libs_name);
         let mut pending = self.shared_objects()?;
         let mut vendored = Vec::new();
         while let Some(module) = pending.pop() {
             let bytes = fs_err::read(&module)?;
-            let needed = wasm::needed_libraries(&bytes).map_err(|reason| {
-                let path = archive_path(&self.root, &module).unwrap_or_default();
-                WheelError::NotSideModule {
-                    path: path.into(),
-                    reason,
-                }
-            })?;
+            let not_side_module = |reason| WheelError::NotSideModule {
+                path: archive_path(&self.root, &module).unwrap_or_default().into(),
+                reason,
+            };
+            let needed = wasm::needed_libraries(&bytes).map_err(not_side_module)?;
+            let mut uses_libs_dir = false;
             for library in needed {
+                let dest = libs_dir.join(&library);
+                if dest.is_file() {
+                    uses_libs_dir = true;
+                    continue;
+                }
                 if self.holds_file_named(&library)? {
                     continue;
                 }
@@ -49,10 +56,15 @@ impl UnpackedWheel {
                     });
                 };
                 fs_err::create_dir_all(&libs_dir)?;
-                let dest = libs_dir.join(&library);
                 fs_err::copy(found, &dest)?;
                 vendored.push(archive_path(&self.root, &dest)?);
                 pending.push(dest);
+                uses_libs_dir = true;
+            }
+            if uses_libs_dir {
+                let rpath = runtime_path(&self.root, &module, &libs_name);
+                let updated = wasm::set_runtime_path(&bytes, &[rpath]).map_err(not_side_module)?;
+                fs_err::write(&module, updated)?;
             }
         }
         vendored.sort();
@@ -100,6 +112,18 @@ impl UnpackedWheel {
     }
 }
 
+/// `$ORIGIN/` and the way from `module`'s directory up to the wheel root and into `libs_name`.
+fn runtime_path(root: &Path, module: &Path, libs_name: &str) -> String {
+    let depth = module
+        .parent()
+        .and_then(|dir| dir.strip_prefix(root).ok())
+        .map_or(0, |dir| dir.components().count());
+    match depth {
+        1 if module.parent() == Some(&root.join(libs_name)) => "$ORIGIN".to_string(),
+        _ => format!("$ORIGIN/{}{libs_name}", "../".repeat(depth)),
+    }
+}
+
 /// `test_*.py`, `*_test.py` or `conftest.py`.
 fn is_test_file(name: &str) -> bool {
     name.ends_with(".py")
@@ -110,6 +134,7 @@ fn is_test_file(name: &str) -> bool {
 mod tests {
     use crate::wheel::testutil::{build_wheel, custom_section, side_module, PREAMBLE};
     use crate::wheel::unpack;
+    use crate::wheel::wasm::set_runtime_path;
 
     #[test]
     fn moves_tests_out_by_pyodide_rules() {
@@ -179,6 +204,17 @@ mod tests {
             .vendor_shared_libraries(std::slice::from_ref(&lib_dir))
             .unwrap();
         assert_eq!(vendored, ["pkg.libs/liba.so", "pkg.libs/libb.so"]);
+        let module = fs_err::read(unpacked.root().join(files[0].0)).unwrap();
+        let expected = set_runtime_path(
+            &needing(&["liba.so", "libinwheel.so"]),
+            &["$ORIGIN/../pkg.libs".into()],
+        );
+        assert_eq!(module, expected.unwrap());
+        let liba = fs_err::read(unpacked.root().join("pkg.libs/liba.so")).unwrap();
+        assert_eq!(
+            liba,
+            set_runtime_path(&needing(&["libb.so"]), &["$ORIGIN".into()]).unwrap()
+        );
 
         fs_err::remove_file(lib_dir.join("libb.so")).unwrap();
         let tree = tmp.path().join("tree2");

@@ -9,6 +9,8 @@ const ELF_MAGIC: &[u8; 4] = b"\x7fELF";
 const DYLINK_SECTION: &[u8] = b"dylink.0";
 /// The `dylink.0` subsection that lists needed libraries.
 const DYLINK_NEEDED: u8 = 2;
+/// The `dylink.0` subsection that lists where to look for them (`$ORIGIN`-relative).
+const DYLINK_RUNTIME_PATH: u8 = 5;
 
 /// Returns `Ok(())` if `bytes` is a side module, or a lowercase reason why it is not.
 pub fn check_side_module(bytes: &[u8]) -> Result<(), String> {
@@ -42,6 +44,57 @@ pub fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, String> {
         rest = &after_size[size as usize..];
     }
     Ok(Vec::new())
+}
+
+/// The module with its `dylink.0` runtime path (rpath) set to `paths`, replacing any it had;
+/// Emscripten's loader looks there (`$ORIGIN` = the module's directory) for needed libraries.
+pub fn set_runtime_path(bytes: &[u8], paths: &[String]) -> Result<Vec<u8>, String> {
+    check_side_module(bytes)?;
+    let (_, payload) = first_section(&bytes[8..])?.expect("a side module has a first section");
+    let (name, mut rest) = custom_section_name(payload)?;
+    let mut new_payload = leb(name.len());
+    new_payload.extend_from_slice(name);
+    while let Some((&kind, after_kind)) = rest.split_first() {
+        let (size, after_size) = read_leb_u32(after_kind)?;
+        let body = after_size
+            .get(..size as usize)
+            .ok_or("a `dylink.0` subsection runs past its section")?;
+        if kind != DYLINK_RUNTIME_PATH {
+            new_payload.push(kind);
+            new_payload.extend(leb(body.len()));
+            new_payload.extend_from_slice(body);
+        }
+        rest = &after_size[size as usize..];
+    }
+    let mut body = leb(paths.len());
+    for path in paths {
+        body.extend(leb(path.len()));
+        body.extend_from_slice(path.as_bytes());
+    }
+    new_payload.push(DYLINK_RUNTIME_PATH);
+    new_payload.extend(leb(body.len()));
+    new_payload.extend(body);
+    let after_first = payload.as_ptr() as usize + payload.len() - bytes.as_ptr() as usize;
+    let mut out = bytes[..8].to_vec();
+    out.push(0);
+    out.extend(leb(new_payload.len()));
+    out.extend(new_payload);
+    out.extend_from_slice(&bytes[after_first..]);
+    Ok(out)
+}
+
+/// Encodes an unsigned LEB128.
+fn leb(mut value: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
 }
 
 /// A LEB128 count, then that many length-prefixed UTF-8 names.
@@ -121,6 +174,30 @@ mod tests {
             &[&[1, 4, 0, 0, 0, 0], truncated].concat(),
         ));
         assert!(needed_libraries(&bytes).unwrap_err().contains("past"));
+    }
+
+    #[test]
+    fn sets_the_runtime_path_keeping_other_subsections() {
+        let mut dylink = vec![1, 4, 0, 0, 0, 0];
+        dylink.extend_from_slice(b"\x02\x0c\x01\x0alibyaml.so\x05\x03\x01\x01x");
+        let mut bytes = PREAMBLE.to_vec();
+        bytes.extend(custom_section(b"dylink.0", &dylink));
+        bytes.extend(section(1, &[0]));
+        let paths = ["$ORIGIN/../pkg.libs".to_string()];
+        let updated = set_runtime_path(&bytes, &paths).unwrap();
+        assert_eq!(check_side_module(&updated), Ok(()));
+        assert_eq!(needed_libraries(&updated).unwrap(), ["libyaml.so"]);
+        let mut expected = PREAMBLE.to_vec();
+        let mut body = vec![1, 4, 0, 0, 0, 0];
+        body.extend_from_slice(b"\x02\x0c\x01\x0alibyaml.so\x05\x15\x01\x13$ORIGIN/../pkg.libs");
+        let mut payload = vec![8];
+        payload.extend_from_slice(b"dylink.0");
+        payload.extend(body);
+        expected.push(0);
+        expected.push(payload.len() as u8);
+        expected.extend(payload);
+        expected.extend(section(1, &[0]));
+        assert_eq!(updated, expected);
     }
 
     #[test]
