@@ -2,6 +2,8 @@
 //! the `CMAKE_TOOLCHAIN_FILE` environment variable, so scikit-build-core and a script's plain
 //! `cmake` both use it) and a Meson cross file (handed to meson-python as `setup-args`).
 //!
+//! The CMake file is written as `cmake/Platform/Emscripten.cmake`, so that CMake's own load of
+//! the platform file at `project()` finds it rather than Emscripten's (as pyodide-build does).
 //! Both name the build's compiler wrapper as the compilers, so extension modules get the same
 //! side-module flags and export lists as under setuptools. The CMake file follows
 //! pyodide-build's toolchain: Emscripten's own file, then shared libraries allowed, the
@@ -51,6 +53,9 @@ impl CrossPaths<'_> {
         format!(
             "# Written by emwheel for one build.\n\
              {include}\
+             # CMake loads Platform/Emscripten.cmake again at project(), which would turn shared\n\
+             # libraries off: this file, which lives at that name, comes first on the path.\n\
+             list(PREPEND CMAKE_MODULE_PATH \"${{CMAKE_CURRENT_LIST_DIR}}/..\")\n\
              set_property(GLOBAL PROPERTY TARGET_SUPPORTS_SHARED_LIBS TRUE)\n\
              set(CMAKE_C_COMPILER {cc})\n\
              set(CMAKE_CXX_COMPILER {cxx})\n\

@@ -2,7 +2,7 @@
 //!
 //! Layout: `src/` (the source), `bin/` (compiler-wrapper links), `home/` and `tmp/` (HOME and
 //! TMPDIR), `dist/` (what the backend writes), `wheel/` (the unpacked wheel), `exports/`
-//! (side-module export lists), `prefix/` (where a library recipe installs), `toolchain.cmake`
+//! (side-module export lists), `prefix/` (where a library recipe installs), `cmake/Platform/Emscripten.cmake`
 //! and `cross.ini` (CMake and Meson cross-build files), `build.log` and `compiler.log`.
 
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ impl Sandbox {
         let dir = tempfile::Builder::new()
             .prefix(&format!("emwheel-{package}-"))
             .tempdir()?;
-        for sub in ["bin", "home", "tmp", "dist", "exports"] {
+        for sub in ["bin", "home", "tmp", "dist", "exports", "cmake/Platform"] {
             fs_err::create_dir_all(dir.path().join(sub))?;
         }
         Ok(Sandbox { dir })
@@ -58,9 +58,10 @@ impl Sandbox {
         self.path().join("prefix")
     }
 
-    /// The CMake toolchain file (`CMAKE_TOOLCHAIN_FILE`).
+    /// The CMake toolchain file (`CMAKE_TOOLCHAIN_FILE`), named as the platform file it
+    /// stands in for.
     pub fn cmake_toolchain_path(&self) -> PathBuf {
-        self.path().join("toolchain.cmake")
+        self.path().join("cmake/Platform/Emscripten.cmake")
     }
 
     /// The Meson cross file (`MESON_CROSS_FILE`).

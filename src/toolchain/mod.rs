@@ -149,7 +149,8 @@ impl Toolchain {
     }
 
     /// The Emscripten directory (with `cmake/Modules/Platform/Emscripten.cmake`): where emcc
-    /// really lives, behind the entry-point scripts `scripts/setup` writes.
+    /// really lives, behind the entry-point scripts `scripts/setup` writes (found beside its
+    /// `bin/`, however the toolchain was found).
     pub fn emscripten_root(&self) -> Option<PathBuf> {
         let has_cmake = |dir: &Path| dir.join(EMSCRIPTEN_CMAKE).is_file();
         let real = fs_err::canonicalize(self.emcc())
@@ -157,16 +158,18 @@ impl Toolchain {
             .and_then(|emcc| parent(&emcc))
             .filter(|dir| has_cmake(dir));
         real.or_else(|| {
-            let setup = crate::home::toolchain_dir().join("emscripten/usr/share/emscripten");
-            (self.origin == Origin::Setup && has_cmake(&setup)).then_some(setup)
+            let setup = self.bin_dir.join("../emscripten/usr/share/emscripten");
+            has_cmake(&setup).then(|| fs_err::canonicalize(&setup).unwrap_or(setup))
         })
     }
 
-    /// The emcc configuration `scripts/setup` writes; its entry points set `EM_CONFIG` for
-    /// themselves, but CMake calls `emar` and `em-config` behind them, so builds export it.
+    /// The emcc configuration `scripts/setup` writes beside its `bin/`: its entry points set
+    /// `EM_CONFIG` for themselves, but CMake calls `emar` and `em-config` behind them, so
+    /// builds export it.
     pub fn config_file(&self) -> Option<PathBuf> {
-        let file = crate::home::toolchain_dir().join("emscripten.config");
-        (self.origin == Origin::Setup && file.is_file()).then_some(file)
+        let file = self.bin_dir.join("../emscripten.config");
+        file.is_file()
+            .then(|| fs_err::canonicalize(&file).unwrap_or(file))
     }
 
     /// Compares with the target's Emscripten version. A mismatch is an error unless allowed,
