@@ -218,7 +218,9 @@ pub fn build(
             compiler: wrapper::summarize_log(&sandbox.compiler_log_path()),
         }),
         Err(error) => {
-            let help = diagnose(&error)
+            let own_help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+            let help = own_help
+                .or_else(|| diagnose(&error))
                 .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
             Err(BuildError::Failed {
                 package: package.name.clone(),
