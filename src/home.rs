@@ -58,6 +58,11 @@ pub fn cache_dir() -> PathBuf {
     home().join("cache")
 }
 
+/// Libraries built by library recipes, one install prefix per target.
+pub fn libraries_dir() -> PathBuf {
+    home().join("libraries")
+}
+
 fn non_empty_var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
 }

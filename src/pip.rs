@@ -22,9 +22,15 @@ pub fn download(
     dest: &Path,
     log: &mut dyn std::io::Write,
 ) -> Result<(), CmdError> {
+    // Only the package itself must be an sdist: pip builds its metadata in an isolated
+    // environment, and `:all:` would compile the backend's requirements (Cython) from source.
+    let name = requirement
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .next()
+        .unwrap_or(requirement);
     let only = match form {
-        Form::Sdist => "--no-binary=:all:",
-        Form::Wheel => "--only-binary=:all:",
+        Form::Sdist => format!("--no-binary={name}"),
+        Form::Wheel => "--only-binary=:all:".to_string(),
     };
     Cmd::new(python)
         .args([
@@ -33,7 +39,7 @@ pub fn download(
             "download",
             "--quiet",
             "--no-deps",
-            only,
+            &only,
             "--dest",
         ])
         .arg(dest)

@@ -39,6 +39,7 @@ impl BuildEnv {
             dir: staging.path().to_path_buf(),
         };
         env.install(requirements, log)?;
+        retarget_scripts(&staging.path().join("bin"), staging.path(), &dir)?;
         crate::fsutil::place_dir(staging, &dir)?;
         Ok(BuildEnv { dir })
     }
@@ -71,6 +72,27 @@ impl BuildEnv {
     }
 }
 
+/// Points the venv's scripts (console-script shebangs such as `meson`'s, `activate`) at the
+/// final directory: pip writes the staging path into them, which the rename would break.
+fn retarget_scripts(bin: &Path, staging: &Path, dest: &Path) -> Result<(), BuildError> {
+    let (Some(from), Some(to)) = (staging.to_str(), dest.to_str()) else {
+        return Ok(());
+    };
+    for entry in fs_err::read_dir(bin)? {
+        let path = entry?.path();
+        if fs_err::symlink_metadata(&path)?.file_type().is_symlink() {
+            continue;
+        }
+        let Ok(text) = fs_err::read_to_string(&path) else {
+            continue;
+        };
+        if text.contains(from) {
+            fs_err::write(&path, text.replace(from, to))?;
+        }
+    }
+    Ok(())
+}
+
 /// The cache key: the interpreter and the sorted requirement set.
 fn key(host_python: &Path, requirements: &[String]) -> String {
     let mut sorted: Vec<&str> = requirements.iter().map(|r| r.trim()).collect();
@@ -83,6 +105,23 @@ fn key(host_python: &Path, requirements: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scripts_are_retargeted_to_the_final_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (staging, dest) = (tmp.path().join(".new-x"), tmp.path().join("abc"));
+        let bin = staging.join("bin");
+        fs_err::create_dir_all(&bin).unwrap();
+        let shebang = format!("#!{}/bin/python\nimport meson\n", staging.display());
+        fs_err::write(bin.join("meson"), &shebang).unwrap();
+        fs_err::write(bin.join("python"), b"\x7fELF\xff\xfe").unwrap();
+        retarget_scripts(&bin, &staging, &dest).unwrap();
+        let fixed = fs_err::read_to_string(bin.join("meson")).unwrap();
+        assert_eq!(
+            fixed,
+            format!("#!{}/bin/python\nimport meson\n", dest.display())
+        );
+    }
 
     #[test]
     fn key_ignores_order_and_duplicates() {

@@ -2,7 +2,9 @@
 //! directory, its PEP 517 backend run by a host venv against the target's sysconfig with the
 //! compiler wrapper on PATH, and the wheel repaired for the target.
 
+mod crossfiles;
 mod env;
+mod library;
 mod package;
 mod project;
 mod pyproject;
@@ -14,10 +16,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use library::{LibraryPrefix, Manifest, RuntimeZip, MANIFEST_VERSION};
 pub use package::Package;
 pub use project::ProjectSettings;
 pub use source::SourceSpec;
 
+use crossfiles::CrossPaths;
 use env::BuildEnv;
 use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
@@ -25,7 +29,7 @@ use sandbox::{PackageVars, Sandbox};
 use crate::process::{Cmd, CmdError};
 use crate::pycompile::BytecodeCompiler;
 use crate::target::Target;
-use crate::toolchain::wrapper::{self, WrapperConfig};
+use crate::toolchain::wrapper::{self, Exports, WrapperConfig};
 use crate::toolchain::Toolchain;
 use crate::ui::Progress;
 use crate::wheel;
@@ -62,6 +66,16 @@ pub enum BuildError {
         /// The file's digest.
         actual: String,
     },
+    /// `apt-get source` failed.
+    #[error("could not fetch the Debian source package `{package}`")]
+    #[diagnostic(help("apt needs a `deb-src` entry for the suite that has it (`scripts/setup` adds one for bookworm), then `apt-get update`; `apt-cache showsrc <name>` lists the versions it knows"))]
+    DebianSource {
+        /// `name=version`.
+        package: String,
+        /// What apt said.
+        #[source]
+        source: Box<CmdError>,
+    },
     /// A download produced no single file.
     #[error("the download produced no single source file")]
     NothingDownloaded,
@@ -93,6 +107,48 @@ pub enum BuildError {
     PureFromNative {
         /// The wheel's file name.
         wheel: String,
+    },
+    /// A host requirement is a library recipe not yet built for the target.
+    #[error("host requirement `{name}` is not built for target `{target}`")]
+    #[diagnostic(help("build the library recipe first: `emwheel build {} --target {target}`", recipe.display()))]
+    HostRequirementMissing {
+        /// The requirement.
+        name: String,
+        /// The target.
+        target: String,
+        /// The recipe to build.
+        recipe: PathBuf,
+    },
+    /// A program the recipe needs is not installed.
+    #[error("`{0}`, listed in `requirements.executable`, is not on PATH")]
+    #[diagnostic(help("install it (`apt-get install {0}`, or `pip install {0}` for Python tools), then build again"))]
+    Executable(String),
+    /// A library recipe has no script to build it.
+    #[error("library recipe `{0}` has no `build.script`")]
+    #[diagnostic(help("write a script that builds the library with emconfigure/emmake/emcmake and installs it with `--prefix=$WASM_LIBRARY_DIR`"))]
+    NoScript(String),
+    /// A library script installed nothing.
+    #[error("the script installed nothing into `{}`", prefix.display())]
+    #[diagnostic(help("install into `$WASM_LIBRARY_DIR` (`./configure --prefix=$WASM_LIBRARY_DIR`, `cmake -DCMAKE_INSTALL_PREFIX=$WASM_LIBRARY_DIR`, or copy headers to `$WASM_LIBRARY_DIR/include` and libraries to `$WASM_LIBRARY_DIR/lib`)"))]
+    NothingInstalled {
+        /// The staging prefix.
+        prefix: PathBuf,
+    },
+    /// A shared-library recipe installed no `.so`.
+    #[error("the shared-library recipe installed no `lib/*.so` into `{}`", prefix.display())]
+    #[diagnostic(help("link the library with `emcc -shared -fPIC` (a side module) into `$WASM_LIBRARY_DIR/lib`, or make the recipe a `static_library`"))]
+    NoSharedLibrary {
+        /// The staging prefix.
+        prefix: PathBuf,
+    },
+    /// A library manifest cannot be read.
+    #[error("library manifest `{}` cannot be read: {message}", path.display())]
+    #[diagnostic(help("rebuild the library's recipe with this emwheel"))]
+    Manifest {
+        /// The manifest.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
     },
     /// The backend did not say which wheel it wrote.
     #[error("the build backend reported no wheel: `{0}`")]
@@ -153,32 +209,46 @@ impl BuildContext<'_> {
 
 /// A finished build.
 #[derive(Debug, Clone)]
-pub struct BuiltWheel {
-    /// The wheel in the output directory.
+pub struct Built {
+    /// The wheel in the output directory, or a library's manifest in the library prefix.
     pub path: PathBuf,
+    /// The package's unvendored tests, `<name>-tests.zip` beside the wheel.
+    pub tests_zip: Option<PathBuf>,
+    /// A shared library's `<name>-<version>.zip` in the output directory.
+    pub runtime_zip: Option<PathBuf>,
     /// Wall time of the whole build.
     pub seconds: f64,
     /// Compiler calls the wrapper ran, and their total time.
     pub compiler: wrapper::CallSummary,
 }
 
-/// Builds one package into a wheel in `context.out_dir`. On failure the build directory is
-/// kept and the error names it, the failing command and the tail of its output.
+/// What a build wrote.
+struct Outputs {
+    path: PathBuf,
+    tests_zip: Option<PathBuf>,
+    runtime_zip: Option<PathBuf>,
+}
+
+/// Builds one package into a wheel in `context.out_dir`, or a library recipe into the target's
+/// library prefix. On failure the build directory is kept and the error names it, the
+/// failing command and the tail of its output.
 pub fn build(
     package: &Package,
     context: &BuildContext,
     progress: &dyn Progress,
-) -> Result<BuiltWheel, BuildError> {
+) -> Result<Built, BuildError> {
     let start = Instant::now();
     let sandbox = Sandbox::new(&package.name)?;
     let mut log = fs_err::File::create(sandbox.log_path())?;
     let result = run_steps(package, context, &sandbox, &mut log, progress);
     let kept = keep_log(&sandbox, context.kept_log(&package.name));
     match result {
-        Ok(path) => {
+        Ok(outputs) => {
             kept?;
-            Ok(BuiltWheel {
-                path,
+            Ok(Built {
+                path: outputs.path,
+                tests_zip: outputs.tests_zip,
+                runtime_zip: outputs.runtime_zip,
                 seconds: start.elapsed().as_secs_f64(),
                 compiler: wrapper::summarize_log(&sandbox.compiler_log_path()),
             })
@@ -186,7 +256,9 @@ pub fn build(
         Err(error) => {
             // The build's own error matters more than a log that could not be copied.
             drop(kept);
-            let help = diagnose(&error)
+            let own_help = miette::Diagnostic::help(&error).map(|help| help.to_string());
+            let help = own_help
+                .or_else(|| diagnose(&error))
                 .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
             Err(BuildError::Failed {
                 package: package.name.clone(),
@@ -218,10 +290,80 @@ fn run_steps(
     sandbox: &Sandbox,
     log: &mut fs_err::File,
     progress: &dyn Progress,
-) -> Result<PathBuf, BuildError> {
+) -> Result<Outputs, BuildError> {
     let target = context.target;
     progress.phase(&package.name, "fetch");
-    let fetched = source::fetch(&package.source, &target.info.host_python, log)?;
+    prepare_source(package, context, sandbox, log)?;
+    let prefix = LibraryPrefix::for_target(&target.info.name);
+    library::check_host_requirements(
+        &package.host_requirements,
+        package.recipes_dir.as_deref(),
+        &prefix,
+        &target.info.name,
+    )?;
+
+    progress.phase(&package.name, "build environment");
+    let build_system = match package.kind.is_library() {
+        true => BuildSystem::tools_only(),
+        false => BuildSystem::read(&sandbox.source_dir())?,
+    };
+    let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
+    let mut environment = prepare_environment(package, context, sandbox, &prefix, &build_env)?;
+    check_executables(&package.executables, &environment)?;
+    if package.kind.is_library() {
+        return build_library(
+            package,
+            context,
+            sandbox,
+            &prefix,
+            &environment,
+            log,
+            progress,
+        );
+    }
+    if let Some(script) = &package.script {
+        progress.phase(&package.name, "script");
+        // What the script exports reaches the backend, as in pyodide-build.
+        let exported = sandbox.path().join("script.env");
+        let script = format!(
+            "{script}\nenv -0 > {}",
+            shlex::try_quote(&exported.to_string_lossy())
+                .map_err(|_| std::io::Error::other("build directory path has a NUL byte"))?
+        );
+        run_script(&script, &sandbox.source_dir(), &environment, log)?;
+        environment = read_exported(&exported)?;
+    }
+
+    progress.phase(&package.name, "build");
+    let cross_file = format!(
+        "setup-args=--cross-file={}",
+        sandbox.meson_cross_path().display()
+    );
+    let extra = match build_system.build_backend.starts_with("mesonpy") {
+        true => vec![cross_file],
+        false => Vec::new(),
+    };
+    let backend = Backend {
+        system: &build_system,
+        sandbox,
+        environment: &environment,
+        config: &package.config_settings(&extra),
+    };
+    let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
+    let built = backend.build_wheel(&build_env, log)?;
+
+    progress.phase(&package.name, "wheel");
+    finish_wheel(package, context, sandbox, &built, &environment, log)
+}
+
+/// Fetches, unpacks and patches the source into the build directory.
+fn prepare_source(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    log: &mut fs_err::File,
+) -> Result<(), BuildError> {
+    let fetched = source::fetch(&package.source, &context.target.info.host_python, log)?;
     let source_dir = sandbox.source_dir();
     source::prepare(
         &fetched,
@@ -230,35 +372,120 @@ fn run_steps(
         package.extract_dir.as_deref(),
     )?;
     source::apply_patches(&source_dir, &package.patches, log)?;
-    source::copy_extras(&source_dir, &package.extras)?;
+    source::copy_extras(&source_dir, &package.extras)
+}
 
-    progress.phase(&package.name, "build environment");
-    let build_system = BuildSystem::read(&source_dir)?;
-    let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
-    sandbox.install_wrapper(&wrapper_config(package, context, sandbox))?;
+/// Installs the wrapper, writes the CMake and Meson cross files, and returns the
+/// environment every build step runs in.
+fn prepare_environment(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    prefix: &LibraryPrefix,
+    build_env: &BuildEnv,
+) -> Result<Vec<(String, String)>, BuildError> {
+    sandbox.install_wrapper(&wrapper_config(package, context, sandbox, prefix))?;
+    for dir in ["include", "lib/pkgconfig"] {
+        fs_err::create_dir_all(prefix.root().join(dir))?;
+    }
+    let mut pkg_config_dirs = vec![prefix.pkg_config_dir()];
+    let library_dir = if package.kind.is_library() {
+        let staging = sandbox.staging_prefix();
+        fs_err::create_dir_all(&staging)?;
+        pkg_config_dirs.insert(0, staging.join("lib/pkgconfig"));
+        staging
+    } else {
+        prefix.root().to_path_buf()
+    };
+    let emscripten_root = context.toolchain.emscripten_root();
+    let cross = CrossPaths {
+        wrapper_bin: &sandbox.bin_dir(),
+        emscripten_root: emscripten_root.as_deref(),
+        library_prefix: prefix.root(),
+        install_prefix: &library_dir,
+        python_include: &context.target.include_dir(),
+    };
+    fs_err::write(sandbox.cmake_toolchain_path(), cross.cmake_toolchain())?;
+    let pkg_config = which::which("pkg-config").ok();
+    fs_err::write(
+        sandbox.meson_cross_path(),
+        cross.meson_cross(pkg_config.as_deref()),
+    )?;
+    let joined: Vec<String> = pkg_config_dirs
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
     let vars = PackageVars {
         version: package.version.clone(),
         source_date_epoch: context.source_date_epoch,
+        library_dir,
+        pkg_config_path: joined.join(":"),
+        toolchain_bin: context.toolchain.bin_dir.clone(),
+        em_config: context.toolchain.config_file(),
     };
-    let mut environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
+    let mut environment = sandbox.environment(context.target, &build_env.bin_dir(), &vars);
     environment.extend(context.compiler_cache.iter().cloned());
-    if let Some(script) = &package.script {
-        progress.phase(&package.name, "script");
-        run_script(script, &source_dir, &environment, log)?;
-    }
+    Ok(environment)
+}
 
-    progress.phase(&package.name, "build");
-    let backend = Backend {
-        system: &build_system,
-        sandbox,
-        environment: &environment,
-        config: &package.config_settings(),
+/// Runs a library recipe's script, then moves what it installed into the library prefix.
+fn build_library(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    prefix: &LibraryPrefix,
+    environment: &[(String, String)],
+    log: &mut fs_err::File,
+    progress: &dyn Progress,
+) -> Result<Outputs, BuildError> {
+    let script = package
+        .script
+        .as_ref()
+        .ok_or_else(|| BuildError::NoScript(package.name.clone()))?;
+    progress.phase(&package.name, "script");
+    run_script(script, &sandbox.source_dir(), environment, log)?;
+    progress.phase(&package.name, "install");
+    let request = library::InstallRequest {
+        name: &package.name,
+        version: &package.version,
+        kind: package.kind,
+        target: &context.target.info.name,
+        out_dir: &context.out_dir,
+        source_date_epoch: context.source_date_epoch,
     };
-    let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
-    let built = backend.build_wheel(&build_env, log)?;
+    let installed = library::install(&sandbox.staging_prefix(), prefix, &request)?;
+    Ok(Outputs {
+        path: installed.manifest_path,
+        tests_zip: None,
+        runtime_zip: installed.runtime_zip,
+    })
+}
 
-    progress.phase(&package.name, "wheel");
-    finish_wheel(package, context, sandbox, &built, &environment, log)
+/// Fails on the first of the recipe's `requirements.executable` that is not on the build's PATH.
+fn check_executables(names: &[String], environment: &[(String, String)]) -> Result<(), BuildError> {
+    let path = environment
+        .iter()
+        .find(|(key, _)| key == "PATH")
+        .map(|(_, value)| value.as_str());
+    let cwd = std::env::current_dir()?;
+    match names
+        .iter()
+        .find(|name| which::which_in(name.as_str(), path, &cwd).is_err())
+    {
+        Some(missing) => Err(BuildError::Executable(missing.clone())),
+        None => Ok(()),
+    }
+}
+
+/// The environment a script left behind (`env -0` output), without bash's own bookkeeping.
+fn read_exported(path: &Path) -> Result<Vec<(String, String)>, BuildError> {
+    let bytes = fs_err::read(path)?;
+    Ok(String::from_utf8_lossy(&bytes)
+        .split('\0')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(key, _)| !matches!(*key, "_" | "SHLVL" | "PWD" | "OLDPWD"))
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect())
 }
 
 /// Runs a recipe's bash script with the build's environment.
@@ -276,8 +503,18 @@ fn run_script(
     Ok(())
 }
 
-fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) -> WrapperConfig {
+fn wrapper_config(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    prefix: &LibraryPrefix,
+) -> WrapperConfig {
     let info = &context.target.info;
+    // A library's shared objects are not extension modules: they export everything.
+    let exports = match (&package.exports, package.kind.is_library()) {
+        (Exports::Pyinit, true) => Exports::WholeArchive,
+        (exports, _) => exports.clone(),
+    };
     let with = |base: &[String], extra: &[String]| base.iter().chain(extra).cloned().collect();
     WrapperConfig {
         emscripten_bin: context.toolchain.bin_dir.clone(),
@@ -286,12 +523,13 @@ fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) 
         cflags: with(&info.cflags, &package.cflags),
         cxxflags: with(&info.cxxflags, &package.cxxflags),
         ldflags: with(&info.ldflags, &package.ldflags),
-        exports: package.exports.clone(),
+        exports,
         work_dir: sandbox.path().join("exports"),
         log_file: Some(sandbox.compiler_log_path()),
         llvm_nm: which::which("llvm-nm-19")
             .ok()
             .or_else(|| which::which("llvm-nm").ok()),
+        library_prefix: Some(prefix.root().to_path_buf()),
     }
 }
 
@@ -300,7 +538,7 @@ struct Backend<'a> {
     system: &'a BuildSystem,
     sandbox: &'a Sandbox,
     environment: &'a [(String, String)],
-    config: &'a BTreeMap<String, String>,
+    config: &'a BTreeMap<String, serde_json::Value>,
 }
 
 /// The driver that calls a backend's hooks.
@@ -377,7 +615,8 @@ impl Backend<'_> {
 }
 
 /// Unpacks the backend's wheel, runs the recipe's `post` script in it, repairs it for the
-/// target and writes it deterministically into the output directory.
+/// target, vendors needed shared libraries, moves tests out into `<name>-tests.zip`, and
+/// writes both deterministically into the output directory.
 fn finish_wheel(
     package: &Package,
     context: &BuildContext,
@@ -385,14 +624,15 @@ fn finish_wheel(
     built: &Path,
     environment: &[(String, String)],
     log: &mut dyn Write,
-) -> Result<PathBuf, BuildError> {
+) -> Result<Outputs, BuildError> {
     let mut unpacked = wheel::unpack(built, &sandbox.path().join("wheel"))?;
     if let Some(post) = &package.post {
         let mut environment = environment.to_vec();
         environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
         run_script(post, unpacked.root(), &environment, log)?;
     }
-    let report = unpacked.repair(&context.target.tags())?;
+    let target = context.target;
+    let report = unpacked.repair(&target.tags())?;
     if !report.has_extensions()
         && !package.pure
         && source::has_native_sources(&sandbox.source_dir())
@@ -405,14 +645,52 @@ fn finish_wheel(
                 .into_owned(),
         });
     }
+    if package.vendor_sharedlib {
+        let lib_dir = LibraryPrefix::for_target(&target.info.name)
+            .root()
+            .join("lib");
+        for vendored in unpacked.vendor_shared_libraries(&[lib_dir])? {
+            let _ = writeln!(log, "# vendored {vendored}");
+        }
+    }
+    let tests_zip = match package.unvendor_tests {
+        true => unvendor_tests(package, context, sandbox, &unpacked)?,
+        false => None,
+    };
     if context.py_compile {
-        let target = context.target;
         BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?
             .compile_tree(unpacked.root())?;
         unpacked.retag_for_bytecode(&target.python_tag())?;
     }
-    fs_err::create_dir_all(&context.out_dir)?;
-    Ok(unpacked.write(&context.out_dir, context.source_date_epoch)?)
+    let path = unpacked.write(&context.out_dir, context.source_date_epoch)?;
+    Ok(Outputs {
+        path,
+        tests_zip,
+        runtime_zip: None,
+    })
+}
+
+/// Moves the wheel's tests into `<name>-tests.zip` in the output directory; a stale zip of an
+/// earlier build is removed when the wheel now has none.
+fn unvendor_tests(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    unpacked: &wheel::UnpackedWheel,
+) -> Result<Option<PathBuf>, BuildError> {
+    let tree = sandbox.path().join("tests");
+    let zip = context
+        .out_dir
+        .join(format!("{}-tests.zip", wheel::normalize(&package.name)));
+    if unpacked.unvendor_tests(&tree)?.is_empty() {
+        match fs_err::remove_file(&zip) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(error.into()),
+            _ => Ok(None),
+        }
+    } else {
+        wheel::write_zip_tree(&tree, &zip, context.source_date_epoch)?;
+        Ok(Some(zip))
+    }
 }
 
 /// Known causes in a failed command's output, turned into a fix.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::project::ProjectSettings;
 use super::source::SourceSpec;
-use crate::recipe::{Recipe, SourceKind};
+use crate::recipe::{BuildType, Recipe, SourceKind};
 use crate::toolchain::wrapper::Exports;
 
 /// One package to build.
@@ -39,6 +39,18 @@ pub struct Package {
     pub exports: Exports,
     /// The package is pure Python even though its source has C files.
     pub pure: bool,
+    /// A wheel, or a library installed into the target's library prefix.
+    pub kind: BuildType,
+    /// Library recipes this build links against (`requirements.host`).
+    pub host_requirements: Vec<String>,
+    /// Programs the build needs on PATH (`requirements.executable`).
+    pub executables: Vec<String>,
+    /// Where sibling recipes live, to name the one to build for a missing host requirement.
+    pub recipes_dir: Option<PathBuf>,
+    /// Move test files out of the wheel into `<name>-tests.zip`.
+    pub unvendor_tests: bool,
+    /// Copy the shared libraries the wheel's side modules need into `<name>.libs/`.
+    pub vendor_sharedlib: bool,
 }
 
 impl Package {
@@ -58,6 +70,10 @@ impl Package {
             SourceKind::Path { path } => SourceSpec::Path {
                 path: path.clone(),
                 sha256,
+            },
+            SourceKind::Debian { package } => SourceSpec::Debian {
+                package: package.clone(),
+                sha256: sha256.unwrap_or_default(),
             },
         };
         let build = recipe.build();
@@ -80,6 +96,12 @@ impl Package {
             backend_flags: split_flags(&build.backend_flags),
             exports: exports(&build.exports),
             pure: build.pure,
+            kind: build.kind,
+            host_requirements: recipe.requirements().host.clone(),
+            executables: recipe.requirements().executable.clone(),
+            recipes_dir: recipe.dir().parent().map(Path::to_path_buf),
+            unvendor_tests: build.unvendor_tests,
+            vendor_sharedlib: build.vendor_sharedlib,
         }
     }
 
@@ -116,16 +138,32 @@ impl Package {
                 .map(exports)
                 .unwrap_or(Exports::Pyinit),
             pure: settings.pure.unwrap_or(false),
+            kind: BuildType::Package,
+            host_requirements: Vec::new(),
+            executables: Vec::new(),
+            recipes_dir: None,
+            unvendor_tests: false,
+            vendor_sharedlib: false,
         }
     }
 
-    /// The backend flags as PEP 517 config settings (`key=value`; a bare `key` maps to "").
-    pub fn config_settings(&self) -> BTreeMap<String, String> {
-        self.backend_flags
-            .iter()
-            .map(|flag| match flag.split_once('=') {
-                Some((key, value)) => (key.to_string(), value.to_string()),
-                None => (flag.clone(), String::new()),
+    /// The backend flags, then `extra` ones, as PEP 517 config settings: `key=value`, a bare
+    /// `key` mapping to ""; a key given more than once maps to the list of its values, as
+    /// meson-python's `setup-args` expects.
+    pub fn config_settings(&self, extra: &[String]) -> BTreeMap<String, serde_json::Value> {
+        let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for flag in self.backend_flags.iter().chain(extra) {
+            let (key, value) = flag.split_once('=').unwrap_or((flag, ""));
+            grouped
+                .entry(key.to_string())
+                .or_default()
+                .push(value.to_string());
+        }
+        grouped
+            .into_iter()
+            .map(|(key, mut values)| match values.len() {
+                1 => (key, serde_json::Value::String(values.remove(0))),
+                _ => (key, serde_json::Value::from(values)),
             })
             .collect()
     }
@@ -148,6 +186,18 @@ fn exports(exports: &crate::recipe::Exports) -> Exports {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_config_keys_become_lists() {
+        let mut package = Package::from_project(Path::new("."), &ProjectSettings::default());
+        package.backend_flags = split_flags("setup-args=-Dblas=none builddir=b bare");
+        let extra = ["setup-args=--cross-file=/x/cross.ini".to_string()];
+        let settings = serde_json::to_string(&package.config_settings(&extra)).unwrap();
+        assert_eq!(
+            settings,
+            r#"{"bare":"","builddir":"b","setup-args":["-Dblas=none","--cross-file=/x/cross.ini"]}"#
+        );
+    }
 
     #[test]
     fn flags_split_like_a_shell() {

@@ -51,6 +51,14 @@ impl BuildSystem {
         Ok(parsed.build_system.unwrap_or_else(Self::legacy))
     }
 
+    /// No backend requirements: the environment of a library recipe, which runs only its script.
+    pub fn tools_only() -> Self {
+        BuildSystem {
+            requires: Vec::new(),
+            ..Self::legacy()
+        }
+    }
+
     fn legacy() -> Self {
         BuildSystem {
             requires: default_requires(),

@@ -2,7 +2,8 @@
 //!
 //! Layout: `src/` (the source), `bin/` (compiler-wrapper links), `home/` and `tmp/` (HOME and
 //! TMPDIR), `dist/` (what the backend writes), `wheel/` (the unpacked wheel), `exports/`
-//! (side-module export lists), `build.log` and `compiler.log`.
+//! (side-module export lists), `prefix/` (where a library recipe installs), `cmake/Platform/Emscripten.cmake`
+//! and `cross.ini` (CMake and Meson cross-build files), `build.log` and `compiler.log`.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +22,7 @@ impl Sandbox {
         let dir = tempfile::Builder::new()
             .prefix(&format!("emwheel-{package}-"))
             .tempdir()?;
-        for sub in ["bin", "home", "tmp", "dist", "exports"] {
+        for sub in ["bin", "home", "tmp", "dist", "exports", "cmake/Platform"] {
             fs_err::create_dir_all(dir.path().join(sub))?;
         }
         Ok(Sandbox { dir })
@@ -50,6 +51,27 @@ impl Sandbox {
     /// The wrapper's log: one line per compiler call with its time.
     pub fn compiler_log_path(&self) -> PathBuf {
         self.path().join("compiler.log")
+    }
+
+    /// Where a library recipe's script installs (its `WASM_LIBRARY_DIR`).
+    pub fn staging_prefix(&self) -> PathBuf {
+        self.path().join("prefix")
+    }
+
+    /// The CMake toolchain file (`CMAKE_TOOLCHAIN_FILE`), named as the platform file it
+    /// stands in for.
+    pub fn cmake_toolchain_path(&self) -> PathBuf {
+        self.path().join("cmake/Platform/Emscripten.cmake")
+    }
+
+    /// The Meson cross file (`MESON_CROSS_FILE`).
+    pub fn meson_cross_path(&self) -> PathBuf {
+        self.path().join("cross.ini")
+    }
+
+    /// The directory of the wrapper links.
+    pub fn bin_dir(&self) -> PathBuf {
+        self.path().join("bin")
     }
 
     /// Keeps the directory (after a failure) and returns its path.
@@ -83,9 +105,10 @@ impl Sandbox {
             (
                 "PATH".into(),
                 format!(
-                    "{}:{}:/usr/local/bin:/usr/bin:/bin",
-                    path(&self.path().join("bin")),
-                    path(venv_bin)
+                    "{}:{}:{}:/usr/local/bin:/usr/bin:/bin",
+                    path(&self.bin_dir()),
+                    path(venv_bin),
+                    path(&package.toolchain_bin),
                 ),
             ),
             ("HOME".into(), path(&self.path().join("home"))),
@@ -113,14 +136,16 @@ impl Sandbox {
             ("PKG_VERSION".into(), package.version.clone()),
             ("PKG_BUILD_DIR".into(), path(&self.source_dir())),
             ("DISTDIR".into(), path(&self.dist_dir())),
+            ("WASM_LIBRARY_DIR".into(), path(&package.library_dir)),
+            // Only the target's libraries: host `.pc` files would link host libraries.
+            ("PKG_CONFIG_LIBDIR".into(), package.pkg_config_path.clone()),
+            ("PKG_CONFIG_PATH".into(), package.pkg_config_path.clone()),
+            ("EM_PKG_CONFIG_PATH".into(), package.pkg_config_path.clone()),
             (
-                "WASM_LIBRARY_DIR".into(),
-                path(
-                    &crate::home::home()
-                        .join("libraries")
-                        .join(&target.info.name),
-                ),
+                "CMAKE_TOOLCHAIN_FILE".into(),
+                path(&self.cmake_toolchain_path()),
             ),
+            ("MESON_CROSS_FILE".into(), path(&self.meson_cross_path())),
             ("SIDE_MODULE_CFLAGS".into(), target.info.cflags.join(" ")),
             (
                 "SIDE_MODULE_CXXFLAGS".into(),
@@ -140,16 +165,30 @@ impl Sandbox {
             vars.push((key.into(), value.into()));
         }
         vars.extend(passthrough());
+        if let Some(config) = &package.em_config {
+            if !vars.iter().any(|(key, _)| key == "EM_CONFIG") {
+                vars.push(("EM_CONFIG".into(), path(config)));
+            }
+        }
         vars
     }
 }
 
-/// What a build step knows of its package.
+/// What a build step knows of its package and toolchain.
 pub struct PackageVars {
     /// The package version.
     pub version: String,
     /// Timestamp for reproducible outputs.
     pub source_date_epoch: u64,
+    /// What `WASM_LIBRARY_DIR` names: the target's library prefix, or for a library recipe
+    /// the staging prefix it installs into.
+    pub library_dir: PathBuf,
+    /// pkg-config's search path (`:`-separated `lib/pkgconfig` dirs).
+    pub pkg_config_path: String,
+    /// emcc, emconfigure, emmake, emcmake.
+    pub toolchain_bin: PathBuf,
+    /// emcc's configuration, when the toolchain's entry points set it only for themselves.
+    pub em_config: Option<PathBuf>,
 }
 
 /// Variables an activated emsdk or a user's emcc configuration relies on.

@@ -1,5 +1,5 @@
 //! Getting a package's source into the build directory: fetched once (pip for PyPI pins,
-//! curl for URLs), cached by sha256, checked before anything is unpacked, then patched.
+//! curl for URLs, `apt-get source` for Debian source packages), cached by sha256, checked before anything is unpacked, then patched.
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +22,13 @@ pub enum SourceSpec {
         /// The URL.
         url: String,
         /// The archive's expected sha256.
+        sha256: String,
+    },
+    /// A Debian source package's upstream tarball (`name=version`).
+    Debian {
+        /// `name=version`.
+        package: String,
+        /// The upstream tarball's expected sha256.
         sha256: String,
     },
     /// A local directory or archive.
@@ -49,6 +56,9 @@ pub fn fetch(
         SourceSpec::Pypi { pin, sha256 } => cached_or(sha256, log, |dir, log| {
             Ok(crate::pip::download(python, pin, Form::Sdist, dir, log)?)
         }),
+        SourceSpec::Debian { package, sha256 } => {
+            cached_or(sha256, log, |dir, log| apt_source(package, dir, log))
+        }
         SourceSpec::Url { url, sha256 } => cached_or(sha256, log, |dir, log| {
             let file_name = url
                 .rsplit('/')
@@ -72,6 +82,29 @@ pub fn fetch(
             Ok(())
         }),
     }
+}
+
+/// Downloads a Debian source package into `dir` and keeps only its upstream tarball (a
+/// native package has only the one tarball).
+fn apt_source(package: &str, dir: &Path, log: &mut dyn std::io::Write) -> Result<(), BuildError> {
+    Cmd::new(which::which("apt-get").map_err(|_| BuildError::Tool("apt-get"))?)
+        .args(["source", "--download-only", "--quiet", package])
+        .inherit_env()
+        .dir(dir)
+        .run_logged(log)
+        .map_err(|source| BuildError::DebianSource {
+            package: package.to_string(),
+            source: Box::new(source),
+        })?;
+    for entry in fs_err::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let upstream = name.contains(".tar.") && !name.contains(".debian.tar.");
+        if !upstream {
+            fs_err::remove_file(&path)?;
+        }
+    }
+    Ok(())
 }
 
 /// Returns the cached file for `sha256`, or downloads it with `download` into a fresh
@@ -210,7 +243,9 @@ impl SourceSpec {
     /// files a build copies). Modification times play no part.
     pub fn digest(&self) -> std::io::Result<String> {
         match self {
-            SourceSpec::Pypi { sha256, .. } | SourceSpec::Url { sha256, .. } => Ok(sha256.clone()),
+            SourceSpec::Pypi { sha256, .. }
+            | SourceSpec::Url { sha256, .. }
+            | SourceSpec::Debian { sha256, .. } => Ok(sha256.clone()),
             SourceSpec::Path { path, .. } if path.is_dir() => tree_sha256(path),
             SourceSpec::Path { path, .. } => crate::hash::sha256_file(path),
         }

@@ -57,22 +57,44 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         built.compiler.calls,
         built.compiler.seconds
     ));
+    // The main output first (the wheel, or a library's manifest), then the archives beside it.
+    let outputs = [
+        Some(&built.path),
+        built.runtime_zip.as_ref(),
+        built.tests_zip.as_ref(),
+    ];
+    let outputs: Vec<&PathBuf> = outputs.into_iter().flatten().collect();
     if ui.json() {
+        let artifacts = outputs
+            .iter()
+            .map(|path| artifact(path))
+            .collect::<miette::Result<Vec<_>>>()?;
         ui.document(serde_json::json!({
             "status": "ok",
-            "artifacts": [artifact(&built.path)?],
+            "artifacts": artifacts,
             "seconds": built.seconds,
             "compiler": { "calls": built.compiler.calls, "seconds": built.compiler.seconds },
             "target": target.info.name,
         }));
     } else {
-        println!("{}", built.path.display());
+        for path in outputs {
+            println!("{}", path.display());
+        }
     }
     Ok(())
 }
 
-/// A built wheel as `--json` describes it: path, sha256, size and tags.
-pub(super) fn artifact(wheel: &Path) -> miette::Result<serde_json::Value> {
+/// A build output as `--json` describes it: path, sha256 and size, and for a wheel its name,
+/// version and tags (checked against its RECORD).
+pub(super) fn artifact(path: &Path) -> miette::Result<serde_json::Value> {
+    if path.extension().is_none_or(|ext| ext != "whl") {
+        let size = fs_err::metadata(path)
+            .map_err(|e| miette::miette!("{e}"))?
+            .len();
+        let sha256 = crate::hash::sha256_file(path).map_err(|e| miette::miette!("{e}"))?;
+        return Ok(serde_json::json!({ "path": path, "sha256": sha256, "size": size }));
+    }
+    let wheel = path;
     let summary = crate::wheel::verify(wheel)?;
     let name = &summary.name;
     Ok(serde_json::json!({

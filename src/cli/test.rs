@@ -41,6 +41,12 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let mut results = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
         let name = input.display().to_string();
+        let Some(spec) = spec else {
+            ui.status(&format!(
+                "{name}: a library recipe; the packages that link it test it"
+            ));
+            continue;
+        };
         ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
         let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
         let outcome = runtime.run_tests(&spec, work.path())?;
@@ -78,28 +84,64 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     }
 }
 
-/// What to install and run for one input: a recipe's wheel and tests, or a wheel with its
-/// top-level modules as imports. Every wheel's tags are checked against the target first, so
-/// a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
-fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<TestSpec> {
+/// What to install and run for one input: a recipe's wheel (after the wheels of its run
+/// requirements) and tests, or a wheel with its top-level modules as imports; `None` for a
+/// library recipe, which has no wheel. Every wheel's tags are checked against the target
+/// first, so a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
+fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<TestSpec>> {
     if is_recipe(input) {
         let recipe = recipe::load(input)?;
-        let wheel = find_wheel(dist, recipe.name(), recipe.version(), target)?;
-        check_tags(&wheel, target)?;
-        return Ok(TestSpec {
-            wheels: vec![wheel],
+        if recipe.build().kind.is_library() {
+            return Ok(None);
+        }
+        let mut wheels = Vec::new();
+        add_wheels(&recipe, dist, target, &mut wheels)?;
+        return Ok(Some(TestSpec {
+            wheels,
             imports: recipe.test().imports.clone(),
             script: recipe.test().script.clone(),
             ..TestSpec::default()
-        });
+        }));
     }
     check_tags(input, target)?;
     let summary = wheel::verify(input)?;
-    Ok(TestSpec {
+    Ok(Some(TestSpec {
         wheels: vec![input.to_path_buf()],
         imports: summary.top_level_modules(),
         ..TestSpec::default()
-    })
+    }))
+}
+
+/// Adds the wheels of `recipe`'s run requirements (their recipes are its siblings), depth
+/// first, then its own; each wheel once, each checked against the target.
+fn add_wheels(
+    recipe: &recipe::Recipe,
+    dist: &Path,
+    target: &Target,
+    wheels: &mut Vec<PathBuf>,
+) -> miette::Result<()> {
+    let recipes_dir = recipe.dir().parent().unwrap_or(Path::new("."));
+    for requirement in &recipe.requirements().run {
+        let name = requirement
+            .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .next()
+            .unwrap_or(requirement);
+        let dir = recipes_dir.join(name);
+        if !is_recipe(&dir) {
+            return Err(miette::miette!(
+                help = format!("add a recipe for it in `{}`", recipes_dir.display()),
+                "run requirement `{name}` of `{}` has no recipe beside it",
+                recipe.name()
+            ));
+        }
+        add_wheels(&recipe::load(&dir)?, dist, target, wheels)?;
+    }
+    let wheel = find_wheel(dist, recipe.name(), recipe.version(), target)?;
+    check_tags(&wheel, target)?;
+    if !wheels.contains(&wheel) {
+        wheels.push(wheel);
+    }
+    Ok(())
 }
 
 /// Refuses a wheel whose tags the target does not support, naming the ones that differ.

@@ -32,6 +32,7 @@ pub(super) struct RawSource {
     pub url: Option<Spanned<String>>,
     pub pypi: Option<Spanned<PypiPin>>,
     pub path: Option<Spanned<String>>,
+    pub debian: Option<Spanned<String>>,
     pub sha256: Option<Sha256>,
     #[serde(default)]
     pub patches: Vec<Spanned<String>>,
@@ -119,6 +120,13 @@ pub enum BuildType {
     SharedLibrary,
     /// A CPython stdlib extension module (`cpython_module`).
     CpythonModule,
+}
+
+impl BuildType {
+    /// Whether the recipe builds a library rather than a wheel.
+    pub fn is_library(self) -> bool {
+        matches!(self, BuildType::StaticLibrary | BuildType::SharedLibrary)
+    }
 }
 
 /// `[build] exports`: which symbols the linked side modules export.

@@ -388,10 +388,42 @@ fn url_without_sha256_is_rejected() {
 }
 
 #[test]
+fn debian_sources_are_name_equals_version_with_a_digest() {
+    let debian = |value: &str, digest: bool| {
+        let sha = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let sha = if digest {
+            format!("sha256 = \"{sha}\"\n")
+        } else {
+            String::new()
+        };
+        format!("[package]\nname = \"libyaml\"\nversion = \"0.2.5\"\n\n[source]\ndebian = \"{value}\"\n{sha}")
+    };
+    let (_tmp, recipe) = load_ok(&debian("libyaml=0.2.5-1", true));
+    let SourceKind::Debian { package } = &recipe.source().kind else {
+        panic!("expected a debian source");
+    };
+    assert_eq!(package, "libyaml=0.2.5-1");
+    let err = load_invalid(&debian("libyaml", true));
+    assert_error(
+        &err,
+        "`libyaml` is not a Debian source package pin",
+        (6, 10),
+        "libyaml=0.2.5-1",
+    );
+    let err = load_invalid(&debian("libyaml=0.2.5-1", false));
+    assert_error(
+        &err,
+        "downloaded source has no `sha256`",
+        (6, 10),
+        "apt-get source",
+    );
+}
+
+#[test]
 fn two_sources_point_at_the_second() {
     let text = with_line("source", "url = \"https://x.org/a.tar.gz\"");
     let err = load_invalid(&text);
-    let help = "keep exactly one of `url`, `pypi` or `path`";
+    let help = "keep exactly one of `url`, `pypi`, `debian` or `path`";
     assert_error(
         &err,
         "`[source]` has both `url` and `pypi`",
@@ -406,7 +438,7 @@ fn empty_source_table_is_rejected() {
     let err = load_invalid(text);
     assert_error(
         &err,
-        "`[source]` has no `url`, `pypi` or `path`",
+        "`[source]` has no `url`, `pypi`, `debian` or `path`",
         (5, 1),
         "add one",
     );

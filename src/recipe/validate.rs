@@ -24,7 +24,7 @@ pub struct Source {
     pub extract_dir: Option<String>,
 }
 
-/// The origin of the sources: exactly one of `url`, `pypi` or `path`.
+/// The origin of the sources: exactly one of `url`, `pypi`, `debian` or `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
     /// An sdist fetched with pip from the user's index.
@@ -41,6 +41,12 @@ pub enum SourceKind {
     Path {
         /// Absolute path to it.
         path: PathBuf,
+    },
+    /// A Debian source package's upstream tarball, fetched with `apt-get source` from the
+    /// machine's configured `deb-src` mirror.
+    Debian {
+        /// `name=version`, as `apt-get source` takes it.
+        package: String,
     },
 }
 
@@ -84,6 +90,7 @@ impl Checker<'_> {
             ("url", raw.url.as_ref().map(Spanned::span)),
             ("pypi", raw.pypi.as_ref().map(Spanned::span)),
             ("path", raw.path.as_ref().map(Spanned::span)),
+            ("debian", raw.debian.as_ref().map(Spanned::span)),
         ];
         let given: Vec<_> = given
             .into_iter()
@@ -93,7 +100,7 @@ impl Checker<'_> {
             return Ok(());
         };
         let message = format!("`[source]` has both `{first}` and `{second}`");
-        let help = "keep exactly one of `url`, `pypi` or `path`";
+        let help = "keep exactly one of `url`, `pypi`, `debian` or `path`";
         Err(self.fail(span.clone(), Problem::new(message, "second source", help)))
     }
 
@@ -116,12 +123,47 @@ impl Checker<'_> {
                 pin: pin.get_ref().clone(),
             });
         }
+        if let Some(package) = &raw.debian {
+            return self.debian(raw, package);
+        }
         match &raw.path {
             Some(path) => Ok(SourceKind::Path {
                 path: self.existing(path, "source path")?,
             }),
             None => Err(self.fail(table, no_source())),
         }
+    }
+
+    /// A Debian source: `name=version`, and a digest of the upstream tarball.
+    fn debian(
+        &self,
+        raw: &RawSource,
+        package: &Spanned<String>,
+    ) -> Result<SourceKind, RecipeError> {
+        let value = package.get_ref();
+        let valid = value.split_once('=').is_some_and(|(name, version)| {
+            let ok =
+                |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-' | '~' | ':');
+            !name.is_empty()
+                && !version.is_empty()
+                && name.chars().all(ok)
+                && version.chars().all(ok)
+        });
+        if !valid {
+            let message = format!("`{value}` is not a Debian source package pin");
+            let help = "write `name=version`, e.g. `libyaml=0.2.5-1` (`apt-cache showsrc libyaml`)";
+            return Err(self.fail(
+                package.span(),
+                Problem::new(message, "not `name=version`", help),
+            ));
+        }
+        let how = format!(
+            "`apt-get source --download-only {value}` and `sha256sum <name>_<version>.orig.tar.*`"
+        );
+        self.require_sha256(raw, package.span(), &how)?;
+        Ok(SourceKind::Debian {
+            package: value.clone(),
+        })
     }
 
     /// Fails at `span` when a download has no `sha256`; `how` tells how to compute it.
@@ -182,7 +224,7 @@ impl Checker<'_> {
 /// The problem for a `[source]` table with none of `url`, `pypi`, `path`.
 fn no_source() -> Problem {
     Problem::new(
-        "`[source]` has no `url`, `pypi` or `path`",
+        "`[source]` has no `url`, `pypi`, `debian` or `path`",
         "no source",
         "add one, e.g. `pypi = \"MarkupSafe==2.1.5\"` with its `sha256`",
     )

@@ -63,6 +63,9 @@ pub enum ToolchainError {
     },
 }
 
+/// Emscripten's CMake toolchain file, relative to the Emscripten directory.
+pub const EMSCRIPTEN_CMAKE: &str = "cmake/Modules/Platform/Emscripten.cmake";
+
 /// The emcc version `scripts/setup` installs.
 pub const SETUP_EMCC_VERSION: &str = "3.1.69";
 
@@ -148,6 +151,30 @@ impl Toolchain {
     /// The emcc executable.
     pub fn emcc(&self) -> PathBuf {
         self.bin_dir.join("emcc")
+    }
+
+    /// The Emscripten directory (with `cmake/Modules/Platform/Emscripten.cmake`): where emcc
+    /// really lives, behind the entry-point scripts `scripts/setup` writes (found beside its
+    /// `bin/`, however the toolchain was found).
+    pub fn emscripten_root(&self) -> Option<PathBuf> {
+        let has_cmake = |dir: &Path| dir.join(EMSCRIPTEN_CMAKE).is_file();
+        let real = fs_err::canonicalize(self.emcc())
+            .ok()
+            .and_then(|emcc| parent(&emcc))
+            .filter(|dir| has_cmake(dir));
+        real.or_else(|| {
+            let setup = self.bin_dir.join("../emscripten/usr/share/emscripten");
+            has_cmake(&setup).then(|| fs_err::canonicalize(&setup).unwrap_or(setup))
+        })
+    }
+
+    /// The emcc configuration `scripts/setup` writes beside its `bin/`: its entry points set
+    /// `EM_CONFIG` for themselves, but CMake calls `emar` and `em-config` behind them, so
+    /// builds export it.
+    pub fn config_file(&self) -> Option<PathBuf> {
+        let file = self.bin_dir.join("../emscripten.config");
+        file.is_file()
+            .then(|| fs_err::canonicalize(&file).unwrap_or(file))
     }
 
     /// Compares with the target's Emscripten version. A mismatch is an error unless allowed,

@@ -220,6 +220,10 @@ pub struct WrapperConfig {
     pub log_file: Option<PathBuf>,
     /// The llvm-nm for [`Exports::Requested`]; `emnm` in `emscripten_bin` when absent.
     pub llvm_nm: Option<PathBuf>,
+    /// The target's library prefix (library recipes install there): its `include` goes on
+    /// every compile and its `lib` on every link, after the call's own directories.
+    #[serde(default)]
+    pub library_prefix: Option<PathBuf>,
 }
 
 /// Which symbols a shared object (a side module) exports.
@@ -373,9 +377,18 @@ impl WrapperConfig {
         })
     }
 
+    /// Whether `dir` is under the target's Python or library prefix, so it always stays.
+    fn is_target_dir(&self, dir: &Path) -> bool {
+        self.target_prefix().is_some_and(|p| dir.starts_with(p))
+            || self
+                .library_prefix
+                .as_ref()
+                .is_some_and(|p| dir.starts_with(p))
+    }
+
     /// Whether `dir` holds host libraries: a system dir or a host Python's `lib`.
     fn is_host_library_dir(&self, dir: &Path) -> bool {
-        if self.target_prefix().is_some_and(|p| dir.starts_with(p)) {
+        if self.is_target_dir(dir) {
             return false;
         }
         HOST_LIBRARY_ROOTS.iter().any(|root| dir.starts_with(root))
@@ -470,13 +483,21 @@ fn rewrite_driver(
     };
     match line.mode() {
         Mode::Probe => invocation.args = args.to_vec(),
-        Mode::ExecutableLink => invocation.args = line.filtered(config)?,
+        Mode::ExecutableLink => {
+            invocation.args = line.filtered(config)?;
+            invocation
+                .args
+                .extend(library_dir_flag(config, "-L", "lib"));
+        }
         Mode::Compile => {
             invocation.args = line.filtered(config)?;
             invocation.args.extend(compile_flags(config, cxx));
         }
         Mode::SharedLink => {
             invocation.args = line.filtered(config)?;
+            invocation
+                .args
+                .extend(library_dir_flag(config, "-L", "lib"));
             invocation.args.push("-Wl,--fatal-warnings".to_owned());
             invocation.args.extend(config.ldflags.iter().cloned());
             let (flags, export_list) = export_flags(&line, config)?;
@@ -497,7 +518,14 @@ fn compile_flags(config: &WrapperConfig, cxx: bool) -> Vec<String> {
         .chain(config.cflags.iter().cloned())
         .chain(cxxflags.iter().cloned())
         .chain([format!("-I{}", config.target_include.display())])
+        .chain(library_dir_flag(config, "-I", "include"))
         .collect()
+}
+
+/// `-I<prefix>/include` or `-L<prefix>/lib` for the library prefix, if there is one.
+fn library_dir_flag(config: &WrapperConfig, flag: &str, sub: &str) -> Option<String> {
+    let prefix = config.library_prefix.as_ref()?;
+    Some(format!("{flag}{}", prefix.join(sub).display()))
 }
 
 /// The side-module flags of a shared link, and the export list they refer to.
@@ -766,7 +794,7 @@ impl ArgFilter<'_> {
             // conda's compiler search path (pywasmcross drops it too).
             "-B" if dir.contains("compiler_compat") => DirAction::Drop,
             "-L" | "-B" => DirAction::Keep,
-            _ if path.starts_with(&self.config.target_include) => DirAction::Keep,
+            _ if self.config.is_target_dir(path) => DirAction::Keep,
             _ => match self.config.map_host_include(path) {
                 Some(mapped) => DirAction::Replace(mapped),
                 None if path.starts_with(HOST_INCLUDE_ROOT) => DirAction::Drop,
@@ -1034,6 +1062,7 @@ mod tests {
             work_dir: WORK_DIR.into(),
             log_file: None,
             llvm_nm: None,
+            library_prefix: None,
         }
     }
 
@@ -1206,6 +1235,29 @@ mod tests {
                 Some(expected),
                 "`{args}`"
             );
+        }
+    }
+
+    #[test]
+    fn library_prefix_goes_after_the_call_own_dirs() {
+        let prefix = "/usr/local/libraries/0.29.5";
+        let config = WrapperConfig {
+            library_prefix: Some(prefix.into()),
+            ..config()
+        };
+        #[rustfmt::skip]
+        let table = [
+            ("-c a.c -Iinc", "-c a.c -Iinc {C} -I{P}/include"),
+            ("-c a.c -I{P}/include/yaml", "-c a.c -I{P}/include/yaml {C} -I{P}/include"),
+            ("-shared a.o -o m.so -lyaml -L{P}/lib", "-shared a.o -o m.so -lyaml -L{P}/lib -L{P}/lib {SO}"),
+            ("conftest.c -o conftest -lyaml", "conftest.c -o conftest -lyaml -L{P}/lib"),
+            ("--version", "--version"),
+        ];
+        for (args, expected) in table {
+            let args = expand(&args.replace("{P}", prefix));
+            let rewritten = rewrite("cc", &args, &config).unwrap();
+            let expected = expand(&expected.replace("{P}", prefix));
+            assert_eq!(outcome(rewritten), ("emcc".into(), expected), "{args:?}");
         }
     }
 

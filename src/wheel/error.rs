@@ -117,4 +117,18 @@ pub enum WheelError {
         /// The rename error.
         source: std::io::Error,
     },
+    /// A shared library a side module needs is neither in the wheel nor in the library prefix.
+    #[error(
+        "`{library}`, needed by `{needed_by}`, is not in {}; build the library recipe that \
+         installs it (and list it in `requirements.host`), or turn off `vendor-sharedlib`",
+        searched.iter().map(|d| format!("`{}`", d.display())).collect::<Vec<_>>().join(", ")
+    )]
+    SharedLibraryNotFound {
+        /// The needed library's file name.
+        library: String,
+        /// The archive path of the module that needs it.
+        needed_by: String,
+        /// The directories searched.
+        searched: Vec<PathBuf>,
+    },
 }

@@ -13,6 +13,7 @@ mod name;
 mod perm;
 mod record;
 mod repair;
+mod split;
 mod unpack;
 mod verify;
 mod wasm;
@@ -27,6 +28,7 @@ pub use name::{normalize, WheelName};
 pub use repair::RepairReport;
 pub use unpack::{unpack, UnpackedWheel};
 pub use verify::{verify, WheelSummary};
+pub use write::write_zip_tree;
 
 /// What a wheel is repaired for: the interpreter and platform of the Pyodide target.
 #[derive(Debug, Clone, PartialEq, Eq)]

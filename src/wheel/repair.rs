@@ -62,7 +62,7 @@ impl UnpackedWheel {
     }
 
     /// Every `*.so` file in the tree, in sorted order.
-    fn shared_objects(&self) -> Result<Vec<PathBuf>, WheelError> {
+    pub(super) fn shared_objects(&self) -> Result<Vec<PathBuf>, WheelError> {
         let mut found = Vec::new();
         for entry in WalkDir::new(&self.root)
             .follow_links(true)

@@ -36,15 +36,9 @@ impl UnpackedWheel {
     /// built in a temp file in `out_dir` and renamed into place, so an interrupted run leaves
     /// no partial wheel. Equal trees and epochs give byte-identical wheels.
     pub fn write(&self, out_dir: &Path, source_date_epoch: u64) -> Result<PathBuf, WheelError> {
-        fs_err::create_dir_all(out_dir)?;
         let dest = out_dir.join(self.name.to_string());
-        let mut tmp = tempfile::NamedTempFile::new_in(out_dir)?;
-        self.write_zip(tmp.as_file_mut(), &dest, zip_time(source_date_epoch))?;
-        tmp.as_file().sync_all()?;
-        perm::set_mode(tmp.path(), false)?;
-        tmp.persist(&dest).map_err(|e| WheelError::Persist {
-            path: dest.clone(),
-            source: e.error,
+        write_atomically(&dest, |file| {
+            self.write_zip(file, &dest, zip_time(source_date_epoch))
         })?;
         Ok(dest)
     }
@@ -75,26 +69,71 @@ impl UnpackedWheel {
     /// signatures are left out since they are regenerated (or would be stale).
     fn files(&self, record_path: &str) -> Result<Vec<FileEntry>, WheelError> {
         let stale = [".jws", ".p7s", ""].map(|ext| format!("{record_path}{ext}"));
-        let mut files = Vec::new();
-        for entry in WalkDir::new(&self.root).follow_links(true) {
-            let entry = entry?;
-            let name = archive_path(&self.root, entry.path())?;
-            if !entry.file_type().is_file() || stale.contains(&name) {
-                continue;
-            }
-            let meta = entry.metadata()?;
-            files.push(FileEntry {
-                name,
-                path: entry.into_path(),
-                executable: perm::is_executable(&meta),
-                large: meta.len() >= u64::from(u32::MAX),
-            });
-        }
+        let mut files = tree_files(&self.root)?;
+        files.retain(|f| !stale.contains(&f.name));
         let dist_info = format!("{}/", self.dist_info);
         let key = |f: &FileEntry| (f.name.starts_with(&dist_info), f.name.clone());
         files.sort_by_cached_key(key);
         Ok(files)
     }
+}
+
+/// Writes the files under `root` as the zip `dest`, deterministically (sorted entries,
+/// `source_date_epoch` mtimes, fixed modes) and atomically. For the archives beside wheels:
+/// unvendored tests and shared libraries.
+pub fn write_zip_tree(root: &Path, dest: &Path, source_date_epoch: u64) -> Result<(), WheelError> {
+    let mut files = tree_files(root)?;
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let time = zip_time(source_date_epoch);
+    write_atomically(dest, |file| {
+        let zip_err = zip_error(dest);
+        let mut zip = ZipWriter::new(BufWriter::new(file));
+        for entry in files {
+            let opts = options(time, entry.executable, entry.large);
+            zip.start_file(entry.name.as_str(), opts)
+                .map_err(&zip_err)?;
+            io::copy(&mut fs_err::File::open(&entry.path)?, &mut zip)?;
+        }
+        zip.finish().map_err(&zip_err)?.flush()?;
+        Ok(())
+    })
+}
+
+/// Writes `dest` through a temp file in its directory, renamed into place when complete.
+fn write_atomically(
+    dest: &Path,
+    write: impl FnOnce(&mut File) -> Result<(), WheelError>,
+) -> Result<(), WheelError> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    write(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    perm::set_mode(tmp.path(), false)?;
+    tmp.persist(dest).map_err(|e| WheelError::Persist {
+        path: dest.to_owned(),
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+/// Every regular file under `root` (links followed), unsorted.
+fn tree_files(root: &Path) -> Result<Vec<FileEntry>, WheelError> {
+    let mut files = Vec::new();
+    for entry in WalkDir::new(root).follow_links(true) {
+        let entry = entry?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let meta = entry.metadata()?;
+        files.push(FileEntry {
+            name: archive_path(root, entry.path())?,
+            path: entry.into_path(),
+            executable: perm::is_executable(&meta),
+            large: meta.len() >= u64::from(u32::MAX),
+        });
+    }
+    Ok(files)
 }
 
 fn options(time: DateTime, executable: bool, large: bool) -> SimpleFileOptions {
@@ -242,6 +281,21 @@ mod tests {
         assert_eq!(parts(zip_time(0)), (1980, 1, 1, 0, 0, 0));
         assert_eq!(parts(zip_time(u64::MAX)), (2107, 12, 31, 23, 59, 58));
         assert_eq!(parts(zip_time(951_827_696)), (2000, 2, 29, 12, 34, 56));
+    }
+
+    #[test]
+    fn plain_zips_are_sorted_and_reproducible() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("tree");
+        fs_err::create_dir_all(root.join("pkg/tests")).unwrap();
+        fs_err::write(root.join("pkg/tests/test_b.py"), "b").unwrap();
+        fs_err::write(root.join("pkg/a.py"), "a").unwrap();
+        let (first, second) = (tmp.path().join("one.zip"), tmp.path().join("two.zip"));
+        write_zip_tree(&root, &first, EPOCH).unwrap();
+        write_zip_tree(&root, &second, EPOCH).unwrap();
+        let names: Vec<String> = archive(&first).file_names().map(str::to_owned).collect();
+        assert_eq!(names, ["pkg/a.py", "pkg/tests/test_b.py"]);
+        assert!(fs_err::read(&first).unwrap() == fs_err::read(&second).unwrap());
     }
 
     #[test]

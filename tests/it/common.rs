@@ -135,7 +135,8 @@ pub fn build_for(path: &Path, out: &Path, extra: &[&str]) -> PathBuf {
         .output()
         .unwrap();
     assert_success(&output);
-    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    PathBuf::from(stdout.lines().next().unwrap_or_default())
 }
 
 /// Fails with both output streams when the command failed.

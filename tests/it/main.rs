@@ -1,6 +1,7 @@
 //! Integration tests: the real `emwheel` binary, the real emcc from `scripts/setup`, and the
 //! real Pyodide under Node.js. A test that cannot find the toolchain fails; none is skipped.
 
+mod breadth;
 mod bytecode;
 mod cache;
 mod common;

@@ -1,0 +1,193 @@
+//! Real-world breadth: library recipes (static and shared), the shipped recipes built with
+//! the real emcc and tested in the real Pyodide, CMake, Meson and scikit-build-core builds,
+//! vendored shared libraries and unvendored tests.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::common::{assert_success, assert_user_error, build, emwheel, repo, test_home, TARGET};
+
+/// The shipped recipes that build wheels, in an order that builds libraries first.
+const PACKAGES: &[&str] = &[
+    "markupsafe",
+    "six",
+    "attrs",
+    "jinja2",
+    "python-dateutil",
+    "pyyaml",
+    "xxhash",
+    "msgpack",
+    "ujson",
+    "tree-sitter",
+    "tree-sitter-json",
+];
+
+/// The shipped library recipes.
+const LIBRARIES: &[&str] = &["libyaml", "libxxhash"];
+
+fn recipe(name: &str) -> PathBuf {
+    repo().join("recipes").join(name)
+}
+
+/// Builds `path` and returns every line `emwheel build` printed (main output first).
+fn build_outputs(path: &Path, out: &Path) -> Vec<PathBuf> {
+    crate::common::ensure_target();
+    let output = emwheel()
+        .arg("build")
+        .arg(path)
+        .arg("-o")
+        .arg(out)
+        .arg("--allow-emcc-mismatch")
+        .output()
+        .unwrap();
+    assert_success(&output);
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(PathBuf::from)
+        .collect()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+fn zip_names(path: &Path) -> Vec<String> {
+    let archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    archive.file_names().map(str::to_owned).collect()
+}
+
+#[test]
+fn shipped_recipes_build_and_pass_in_pyodide() {
+    let out = tempfile::tempdir().unwrap();
+    let mut times = Vec::new();
+    for name in LIBRARIES.iter().chain(PACKAGES) {
+        let start = Instant::now();
+        let outputs = build_outputs(&recipe(name), out.path());
+        times.push(format!("{name} {:.1}s", start.elapsed().as_secs_f64()));
+        assert!(outputs[0].is_file(), "{name}: {outputs:?}");
+    }
+    eprintln!("build times: {}", times.join(", "));
+
+    let manifest = test_home()
+        .join("libraries")
+        .join(TARGET)
+        .join("manifests/libyaml.json");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+    assert_eq!(manifest["kind"], "static_library");
+    assert!(manifest["files"]["lib/libyaml.a"].as_str().unwrap().len() == 64);
+    assert!(manifest["files"]["include/yaml.h"].is_string());
+
+    let zip = out.path().join("libxxhash-0.8.1.zip");
+    assert_eq!(zip_names(&zip), ["libxxhash.so"]);
+    let xxhash = out
+        .path()
+        .join("xxhash-3.5.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl");
+    assert!(zip_names(&xxhash).contains(&"xxhash.libs/libxxhash.so".to_string()));
+    let abi3 = out
+        .path()
+        .join("tree_sitter_json-0.24.8-cp39-abi3-pyemscripten_2025_0_wasm32.whl");
+    assert!(abi3.is_file(), "tree-sitter-json is not an abi3 wheel");
+
+    let start = Instant::now();
+    let output = emwheel()
+        .arg("test")
+        .args(LIBRARIES.iter().chain(PACKAGES).map(|name| recipe(name)))
+        .arg("--dist")
+        .arg(out.path())
+        .args(["--target", TARGET])
+        .output()
+        .unwrap();
+    assert_success(&output);
+    eprintln!("pyodide tests: {:.1}s", start.elapsed().as_secs_f64());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches(": passed in").count(),
+        PACKAGES.len(),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches(": a library recipe").count(),
+        LIBRARIES.len(),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn meson_and_scikit_build_core_cross_compile() {
+    let out = tempfile::tempdir().unwrap();
+    let fixtures = repo().join("tests/fixtures");
+    let meson = build_outputs(&fixtures.join("meson-ext"), out.path());
+    assert_eq!(
+        meson.iter().map(|p| file_name(p)).collect::<Vec<_>>(),
+        [
+            "meson_ext-1.0.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
+            "meson-ext-tests.zip"
+        ]
+    );
+    assert_eq!(
+        zip_names(&meson[1]),
+        [
+            "meson_ext/tests/__init__.py",
+            "meson_ext/tests/test_core.py"
+        ]
+    );
+    assert!(!zip_names(&meson[0]).iter().any(|n| n.contains("tests/")));
+    let skbuild = build(&fixtures.join("skbuild-ext"), out.path());
+    assert_eq!(
+        file_name(&skbuild),
+        "skbuild_ext-1.0.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl"
+    );
+    let output = emwheel()
+        .arg("test")
+        .arg(fixtures.join("meson-ext"))
+        .arg(fixtures.join("skbuild-ext"))
+        .arg("--dist")
+        .arg(out.path())
+        .args(["--target", TARGET])
+        .output()
+        .unwrap();
+    assert_success(&output);
+}
+
+#[test]
+fn an_unbuilt_host_requirement_names_its_recipe() {
+    let recipes = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        std::fs::create_dir_all(recipes.path().join(name)).unwrap();
+        std::fs::write(recipes.path().join(name).join("recipe.toml"), text).unwrap();
+    };
+    write(
+        "libnever",
+        "[package]\nname = \"libnever\"\nversion = \"1\"\n[source]\npath = \".\"\n\
+         [build]\ntype = \"static_library\"\nscript = \"true\"\n",
+    );
+    write(
+        "uses-never",
+        &format!(
+            "[package]\nname = \"uses-never\"\nversion = \"1\"\n[source]\npath = \"{}\"\n\
+             [requirements]\nhost = [\"libnever\"]\n",
+            repo().join("tests/fixtures/cxx-ext").display()
+        ),
+    );
+    crate::common::ensure_target();
+    let output = emwheel()
+        .arg("build")
+        .arg(recipes.path().join("uses-never"))
+        .arg("--allow-emcc-mismatch")
+        .output()
+        .unwrap();
+    let stderr = assert_user_error(&output);
+    assert!(
+        stderr.contains(&format!(
+            "host requirement `libnever` is not built for target `{TARGET}`"
+        )),
+        "{stderr}"
+    );
+    let hint = format!(
+        "emwheel build {}",
+        recipes.path().join("libnever").display()
+    );
+    assert!(stderr.contains(&hint), "{stderr}");
+}
