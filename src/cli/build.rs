@@ -85,13 +85,13 @@ pub(super) fn artifact(wheel: &Path) -> miette::Result<serde_json::Value> {
     }))
 }
 
-/// A recipe if the path is or holds a `recipe.toml`, else a Python project with its
+/// A recipe if the path is or holds a `recipe.toml` or `meta.yaml`, else a Python project with its
 /// settings: `[tool.emwheel]`, then `EMWHEEL_*` variables, then `-C` flags.
 fn package_for(
     path: &Path,
     config_settings: &[String],
 ) -> miette::Result<(Package, ProjectSettings)> {
-    if is_recipe(path) {
+    if recipe::is_recipe(path) {
         let recipe = recipe::load(path)?;
         return Ok((Package::from_recipe(&recipe), ProjectSettings::default()));
     }
@@ -102,15 +102,10 @@ fn package_for(
         return Ok((Package::from_project(path, &settings), settings));
     }
     Err(miette::miette!(
-        help = "pass a recipe directory (with recipe.toml), a recipe.toml, or a Python project (with pyproject.toml or setup.py)",
+        help = "pass a recipe directory (with recipe.toml or meta.yaml), a recipe file, or a Python project (with pyproject.toml or setup.py)",
         "`{}` is neither a recipe nor a Python project",
         path.display()
     ))
-}
-
-/// Whether a path is a recipe file or a directory holding one.
-pub(super) fn is_recipe(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "toml") || path.join(recipe::RECIPE_FILE).is_file()
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else a fixed default, so that builds are reproducible.

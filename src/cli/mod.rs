@@ -3,6 +3,7 @@
 mod build;
 mod build_recipes;
 mod ci_template;
+mod convert;
 mod doctor;
 mod py_compile;
 mod report;
@@ -53,6 +54,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Write a CI workflow that builds and tests this project's wasm wheel.
     CiTemplate(ci_template::CiTemplateArgs),
+    /// Write the `recipe.toml` equivalent of a Pyodide `meta.yaml`.
+    Convert(convert::ConvertArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -129,6 +132,7 @@ pub fn main() -> ExitCode {
         Command::PyCompile(args) => py_compile::run(args, &ui),
         Command::Report(args) => report::run(args, &ui),
         Command::CiTemplate(args) => ci_template::run(args, &ui),
+        Command::Convert(args) => convert::run(args, &ui),
     };
     ui.finish();
     match result {

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::build::is_recipe;
 use super::TargetArgs;
 use crate::recipe;
 use crate::runtime::{PyodideRuntime, TestSpec};
@@ -73,7 +72,7 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
 /// What to install and run for one input: a recipe's wheel and tests, or a wheel with its
 /// top-level modules as imports.
 fn test_spec(input: &Path, dist: &Path) -> miette::Result<TestSpec> {
-    if is_recipe(input) {
+    if recipe::is_recipe(input) {
         let recipe = recipe::load(input)?;
         let wheel = find_wheel(dist, recipe.name(), recipe.version())?;
         return Ok(TestSpec {
