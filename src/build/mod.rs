@@ -7,7 +7,9 @@ mod package;
 mod project;
 mod pyproject;
 mod sandbox;
+mod script;
 mod source;
+mod url;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -16,11 +18,12 @@ use std::time::Instant;
 
 pub use package::Package;
 pub use project::ProjectSettings;
-pub use source::SourceSpec;
+pub use source::{Origin, SourceSpec};
 
 use env::BuildEnv;
 use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
+use script::{Flags, Shell};
 
 use crate::process::{Cmd, CmdError};
 use crate::pycompile::BytecodeCompiler;
@@ -73,6 +76,31 @@ pub enum BuildError {
         /// patch's complaint (it names the failed hunk).
         #[source]
         source: Box<CmdError>,
+    },
+    /// A URL source could be fetched neither from its URL nor through the package index.
+    #[error("cannot fetch `{url}`{}", pin.as_ref().map(|pin| format!(", and pip's index has no sdist `{pin}`")).unwrap_or_default())]
+    #[diagnostic(help(
+        "put the file in a source cache, as `DIR/<file name>` or `DIR/<sha256>/<file name>`, and pass `--source-cache DIR`"
+    ))]
+    Unreachable {
+        /// The recipe's URL.
+        url: String,
+        /// What pip was asked for, when the file name was an sdist's.
+        pin: Option<String>,
+        /// Why the URL failed.
+        #[source]
+        source: Box<BuildError>,
+    },
+    /// A flag or URL names a variable the build's environment lacks.
+    #[error("unknown variable `$({name})` in `{key}`")]
+    #[diagnostic(help(
+        "name a variable of the build environment (see the README), or export it from `build.script`"
+    ))]
+    UnknownVariable {
+        /// The variable.
+        name: String,
+        /// The recipe key that names it, e.g. `build.cflags`.
+        key: String,
     },
     /// A tool the build needs is missing.
     #[error("`{0}` not found on PATH")]
@@ -138,6 +166,9 @@ pub struct BuildContext<'a> {
     pub py_compile: bool,
     /// The environment of the compiler cache in front of emcc (empty for none).
     pub compiler_cache: Vec<(String, String)>,
+    /// The source cache: sources by sha256 (`<dir>/<sha256>/<file>`, filled by every fetch)
+    /// or by file name (`<dir>/<file>`, filled by the user).
+    pub source_cache: PathBuf,
     /// Where to keep a copy of each package's `build.log` (and `compiler.log`), success or
     /// failure.
     pub log_dir: Option<PathBuf>,
@@ -221,7 +252,16 @@ fn run_steps(
 ) -> Result<PathBuf, BuildError> {
     let target = context.target;
     progress.phase(&package.name, "fetch");
-    let fetched = source::fetch(&package.source, &target.info.host_python, log)?;
+    let spec = package
+        .source
+        .expanded(|name| url::variable(name, &package.version, &target.info.python_version))?;
+    let fetched = source::fetch(&spec, &target.info.host_python, &context.source_cache, log)?;
+    if let (SourceSpec::Url { url, .. }, Origin::Index { pin }) = (&spec, &fetched.origin) {
+        progress.warn(&format!(
+            "`{url}` cannot be reached; using `{pin}` from pip's index, whose sha256 is the recipe's"
+        ));
+    }
+    let fetched = fetched.path;
     let source_dir = sandbox.source_dir();
     source::prepare(
         &fetched,
@@ -235,57 +275,57 @@ fn run_steps(
     progress.phase(&package.name, "build environment");
     let build_system = BuildSystem::read(&source_dir)?;
     let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
-    sandbox.install_wrapper(&wrapper_config(package, context, sandbox))?;
     let vars = PackageVars {
         version: package.version.clone(),
         source_date_epoch: context.source_date_epoch,
     };
     let mut environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
     environment.extend(context.compiler_cache.iter().cloned());
+    let mut shell = Shell::new(environment, sandbox.path().join("script.env"));
+    let flags = shell.flags_before_script(package);
+    sandbox.install_wrapper(&wrapper_config(package, context, sandbox, &flags))?;
     if let Some(script) = &package.script {
         progress.phase(&package.name, "script");
-        run_script(script, &source_dir, &environment, log)?;
+        shell.run(script, &source_dir, log)?;
+    }
+    // Flags see what the script exported, as in Pyodide.
+    let flags = shell.flags(package)?;
+    sandbox.write_wrapper_config(&wrapper_config(package, context, sandbox, &flags))?;
+    let mut backend_shell = shell.clone();
+    if let Some(script) = &package.cross_script {
+        progress.phase(&package.name, "cross-script");
+        backend_shell.run(script, &source_dir, log)?;
     }
 
     progress.phase(&package.name, "build");
     let backend = Backend {
         system: &build_system,
         sandbox,
-        environment: &environment,
+        environment: backend_shell.environment(),
         config: &package.config_settings(),
     };
     let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
     let built = backend.build_wheel(&build_env, log)?;
 
     progress.phase(&package.name, "wheel");
-    finish_wheel(package, context, sandbox, &built, &environment, log)
+    finish_wheel(package, context, sandbox, &built, shell, log)
 }
 
-/// Runs a recipe's bash script with the build's environment.
-fn run_script(
-    script: &str,
-    dir: &Path,
-    environment: &[(String, String)],
-    log: &mut dyn Write,
-) -> Result<(), BuildError> {
-    Cmd::new("/bin/bash")
-        .args(["-euo", "pipefail", "-c", script])
-        .envs(environment.iter().cloned())
-        .dir(dir)
-        .run_logged(log)?;
-    Ok(())
-}
-
-fn wrapper_config(package: &Package, context: &BuildContext, sandbox: &Sandbox) -> WrapperConfig {
+fn wrapper_config(
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    flags: &Flags,
+) -> WrapperConfig {
     let info = &context.target.info;
     let with = |base: &[String], extra: &[String]| base.iter().chain(extra).cloned().collect();
     WrapperConfig {
         emscripten_bin: context.toolchain.bin_dir.clone(),
         target_include: context.target.include_dir(),
         host_include_dirs: vec![info.host_include.clone()],
-        cflags: with(&info.cflags, &package.cflags),
-        cxxflags: package.cxxflags.clone(),
-        ldflags: with(&info.ldflags, &package.ldflags),
+        cflags: with(&info.cflags, &flags.cflags),
+        cxxflags: flags.cxxflags.clone(),
+        ldflags: with(&info.ldflags, &flags.ldflags),
         exports: package.exports.clone(),
         work_dir: sandbox.path().join("exports"),
         log_file: Some(sandbox.compiler_log_path()),
@@ -383,14 +423,13 @@ fn finish_wheel(
     context: &BuildContext,
     sandbox: &Sandbox,
     built: &Path,
-    environment: &[(String, String)],
+    mut shell: Shell,
     log: &mut dyn Write,
 ) -> Result<PathBuf, BuildError> {
     let mut unpacked = wheel::unpack(built, &sandbox.path().join("wheel"))?;
     if let Some(post) = &package.post {
-        let mut environment = environment.to_vec();
-        environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
-        run_script(post, unpacked.root(), &environment, log)?;
+        shell.set("WHEELDIR", &unpacked.root().display().to_string());
+        shell.run(post, unpacked.root(), log)?;
     }
     let target = context.target;
     let tags = TargetTags {

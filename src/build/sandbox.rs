@@ -63,6 +63,11 @@ impl Sandbox {
         for tool in wrapper::WRAPPED_TOOLS {
             std::os::unix::fs::symlink(&exe, self.path().join("bin").join(tool))?;
         }
+        self.write_wrapper_config(config)
+    }
+
+    /// Writes (or rewrites) the wrapper's config.
+    pub fn write_wrapper_config(&self, config: &WrapperConfig) -> Result<PathBuf, BuildError> {
         let path = self.path().join("wrapper.json");
         config
             .write(&path)
@@ -79,6 +84,10 @@ impl Sandbox {
         package: &PackageVars,
     ) -> Vec<(String, String)> {
         let path = |p: &Path| p.display().to_string();
+        let python_part = |i: usize| {
+            let version = &target.info.python_version;
+            version.split('.').nth(i).unwrap_or_default().to_string()
+        };
         let mut vars: Vec<(String, String)> = vec![
             (
                 "PATH".into(),
@@ -110,6 +119,8 @@ impl Sandbox {
             ("PYTHONPATH".into(), path(&target.sysconfig_dir())),
             ("PYODIDE_ROOT".into(), path(&target.dir)),
             ("PYTHONINCLUDE".into(), path(&target.include_dir())),
+            ("PYMAJOR".into(), python_part(0)),
+            ("PYMINOR".into(), python_part(1)),
             ("PKG_VERSION".into(), package.version.clone()),
             ("PKG_BUILD_DIR".into(), path(&self.source_dir())),
             ("DISTDIR".into(), path(&self.dist_dir())),

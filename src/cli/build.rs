@@ -12,7 +12,7 @@ use crate::ui::Ui;
 
 #[derive(Debug, Args)]
 pub(super) struct BuildArgs {
-    /// A recipe directory, a `recipe.toml`, or a Python project directory.
+    /// A recipe directory, a `recipe.toml` or `meta.yaml`, or a Python project directory.
     path: PathBuf,
     /// Where to write the wheel.
     #[arg(long, short, default_value = "dist")]
@@ -35,6 +35,19 @@ pub(super) struct OutputArgs {
     /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
     #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
     pub(super) compiler_cache: CompilerCache,
+    /// Where sources are looked up and kept: `DIR/<sha256>/<file>` (every fetch adds one) or
+    /// `DIR/<file>` checked against the recipe's sha256 [default: emwheel's own cache].
+    #[arg(long, env = "EMWHEEL_SOURCE_CACHE", value_name = "DIR")]
+    pub(super) source_cache: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// The source cache to use.
+    pub(super) fn source_cache(&self) -> PathBuf {
+        self.source_cache
+            .clone()
+            .unwrap_or_else(crate::home::sources_dir)
+    }
 }
 
 pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
@@ -47,6 +60,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         source_date_epoch: source_date_epoch(),
         py_compile: args.output.py_compile || settings.py_compile.unwrap_or(false),
         compiler_cache: args.output.compiler_cache.environment()?,
+        source_cache: args.output.source_cache(),
         log_dir: None,
     };
     let built = build::build(&package, &context, ui)?;
