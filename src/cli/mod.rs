@@ -5,6 +5,7 @@ mod build_recipes;
 mod ci_template;
 mod convert;
 mod doctor;
+mod new;
 mod py_compile;
 mod report;
 mod target;
@@ -56,6 +57,8 @@ enum Command {
     CiTemplate(ci_template::CiTemplateArgs),
     /// Write the `recipe.toml` equivalent of a Pyodide `meta.yaml`.
     Convert(convert::ConvertArgs),
+    /// Write a recipe skeleton for a PyPI requirement.
+    New(new::NewArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -133,6 +136,7 @@ pub fn main() -> ExitCode {
         Command::Report(args) => report::run(args, &ui),
         Command::CiTemplate(args) => ci_template::run(args, &ui),
         Command::Convert(args) => convert::run(args, &ui),
+        Command::New(args) => new::run(args, &ui),
     };
     ui.finish();
     match result {

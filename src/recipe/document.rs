@@ -26,6 +26,24 @@ pub(crate) struct Node {
     pub origin: Range<usize>,
 }
 
+impl Node {
+    /// A string with no origin.
+    pub fn str(value: impl Into<String>) -> Self {
+        Node {
+            value: Value::Str(value.into()),
+            origin: 0..0,
+        }
+    }
+
+    /// An array of strings with no origin.
+    pub fn strings<S: Into<String>>(values: impl IntoIterator<Item = S>) -> Self {
+        Node {
+            value: Value::List(values.into_iter().map(Node::str).collect()),
+            origin: 0..0,
+        }
+    }
+}
+
 /// One `[table]` with its keys in the order they are written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Table {
@@ -145,10 +163,6 @@ mod tests {
         Node { value, origin }
     }
 
-    fn text(value: &str) -> Node {
-        node(Value::Str(value.into()), 0..0)
-    }
-
     #[test]
     fn spans_of_generated_text_map_back_to_the_origin() {
         let patches = Value::List(vec![
@@ -173,7 +187,7 @@ mod tests {
         let tables = [Table {
             name: "build",
             origin: 0..0,
-            entries: vec![("script", text(script))],
+            entries: vec![("script", Node::str(script))],
         }];
         let (text, _) = render(&tables);
         assert!(text.contains("'''\nexport A=1 \\\n"), "{text}");
@@ -187,10 +201,7 @@ mod tests {
         let tables = [Table {
             name: "requirements",
             origin: 0..0,
-            entries: vec![(
-                "run",
-                node(Value::List(names.iter().map(|n| text(n)).collect()), 0..0),
-            )],
+            entries: vec![("run", Node::strings(names.clone()))],
         }];
         let (text, _) = render(&tables);
         assert!(text.contains("run = [\n    \"package-0\",\n"), "{text}");

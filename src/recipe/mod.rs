@@ -4,6 +4,7 @@
 mod document;
 mod error;
 mod meta_yaml;
+pub mod skeleton;
 mod spec;
 pub mod substitute;
 mod validate;
