@@ -463,6 +463,12 @@ fn finish_wheel(
 fn diagnose(error: &BuildError) -> Option<String> {
     let output = match error {
         BuildError::Command(CmdError::Failed { output, .. }) => output,
+        BuildError::Patch { patch, .. } => {
+            return Some(format!(
+                "`{}` does not fit this source: the failed hunks are above, and their `.rej` files are in the kept `src/`; update the patch for this version",
+                patch.file_name().unwrap_or_default().to_string_lossy()
+            ))
+        }
         _ => return None,
     };
     let missing_header = output.lines().find_map(|line| {

@@ -170,3 +170,44 @@ fn passthrough() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recipes may name these variables in flags (`recipe::substitute`): they must be set.
+    #[test]
+    fn environment_sets_every_variable_flags_may_name() {
+        let info: crate::target::TargetInfo = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "name": "0.29.5", "python_version": "3.13.2",
+            "emscripten_version": "4.0.9", "abi_version": "2025_0",
+            "platform": "emscripten_4_0_9", "platform_tag": "pyemscripten_2025_0_wasm32",
+            "ext_suffix": ".so", "cflags": [], "ldflags": [], "host_python": "/p",
+            "host_include": "/i", "headers_from": "/h", "micropip_wheels": [], "files": {}
+        }))
+        .unwrap();
+        let target = Target {
+            dir: PathBuf::from("/t"),
+            info,
+        };
+        let sandbox = Sandbox::new("vars").unwrap();
+        let package = PackageVars {
+            version: "1.0".into(),
+            source_date_epoch: 0,
+        };
+        let environment = sandbox.environment(&target, Path::new("/venv/bin"), &package);
+        let value = |name: &str| {
+            environment
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        for name in crate::recipe::substitute::FLAG_VARIABLES {
+            assert!(value(name).is_some(), "`{name}` is not set");
+        }
+        assert_eq!(
+            (value("PYMAJOR"), value("PYMINOR")),
+            (Some("3"), Some("13"))
+        );
+    }
+}

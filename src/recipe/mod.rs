@@ -131,7 +131,12 @@ pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
 ///
 /// As [`load`], which checks the `meta.yaml` first; and a `recipe.toml` given is an error.
 pub fn convert(path: &Path) -> Result<(Recipe, String), RecipeError> {
-    let recipe = load(path)?;
+    // A directory's `meta.yaml`, even beside an earlier conversion's `recipe.toml`.
+    let recipe = if path.is_dir() {
+        load(&path.join(META_FILE))?
+    } else {
+        load(path)?
+    };
     let text = recipe.text();
     let shown = SourceFile {
         path: recipe.file(),

@@ -69,6 +69,11 @@ pub fn ensure_target() {
 
 /// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch` and returns the wheel path.
 pub fn build(path: &Path, out: &Path) -> PathBuf {
+    build_with(path, out, &[]).0
+}
+
+/// As [`build`], with more arguments; returns the wheel path and stderr.
+pub fn build_with(path: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> (PathBuf, String) {
     ensure_target();
     let output = emwheel()
         .arg("build")
@@ -76,10 +81,12 @@ pub fn build(path: &Path, out: &Path) -> PathBuf {
         .arg("-o")
         .arg(out)
         .arg("--allow-emcc-mismatch")
+        .args(extra)
         .output()
         .unwrap();
     assert_success(&output);
-    PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+    let wheel = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    (wheel, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
 /// Fails with both output streams when the command failed.

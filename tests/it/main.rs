@@ -7,4 +7,5 @@ mod common;
 mod core;
 mod errors;
 mod graph;
+mod metayaml;
 mod project;
