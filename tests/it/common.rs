@@ -89,6 +89,26 @@ pub fn build_with(path: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> (PathB
     (wheel, String::from_utf8_lossy(&output.stderr).into_owned())
 }
 
+/// Runs `emwheel test` on recipes whose wheels are in `dist`; all must pass.
+pub fn assert_pass_in_pyodide<P: AsRef<std::ffi::OsStr>>(recipes: &[P], dist: &Path) {
+    let output = emwheel()
+        .arg("test")
+        .args(recipes)
+        .arg("--dist")
+        .arg(dist)
+        .arg("--target")
+        .arg(TARGET)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches(": passed in").count(),
+        recipes.len(),
+        "{stderr}"
+    );
+}
+
 /// Fails with both output streams when the command failed.
 pub fn assert_success(output: &Output) {
     assert!(

@@ -6,31 +6,12 @@ use std::ffi::OsStr;
 use std::path::Path;
 
 use crate::common::{
-    assert_success, assert_user_error, build, build_with, emwheel, ensure_target, repo, TARGET,
+    assert_pass_in_pyodide, assert_success, assert_user_error, build, build_with, emwheel,
+    ensure_target, repo,
 };
 
 /// The sdist of six 1.17.0.
 const SIX_SHA256: &str = "ff70335d468e7eb6ec65b95b99d3a2836546063f63acc5171de367e834932a81";
-
-/// Runs `emwheel test` on recipes whose wheels are in `dist`; all must pass.
-fn assert_pass_in_pyodide(recipes: &[&Path], dist: &Path) {
-    let output = emwheel()
-        .arg("test")
-        .args(recipes)
-        .arg("--dist")
-        .arg(dist)
-        .arg("--target")
-        .arg(TARGET)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(
-        stderr.matches(": passed in").count(),
-        recipes.len(),
-        "{stderr}"
-    );
-}
 
 /// A build that must fail; returns stderr after removing the kept build directory.
 fn failed_build(path: &Path) -> String {
