@@ -78,7 +78,7 @@ pub enum BuildError {
         source: Box<CmdError>,
     },
     /// A URL source could be fetched neither from its URL nor through the package index.
-    #[error("cannot fetch `{url}`{}", pin.as_ref().map(|pin| format!(", and pip's index has no sdist `{pin}`")).unwrap_or_default())]
+    #[error("cannot fetch `{url}`{}", pin.as_ref().map(|pin| format!(", and pip's index gave nothing for `{pin}`")).unwrap_or_default())]
     #[diagnostic(help(
         "put the file in a source cache, as `DIR/<file name>` or `DIR/<sha256>/<file name>`, and pass `--source-cache DIR`"
     ))]
@@ -251,17 +251,19 @@ fn run_steps(
     progress: &dyn Progress,
 ) -> Result<PathBuf, BuildError> {
     let target = context.target;
-    progress.phase(&package.name, "fetch");
-    let spec = package
-        .source
-        .expanded(|name| url::variable(name, &package.version, &target.info.python_version))?;
-    let fetched = source::fetch(&spec, &target.info.host_python, &context.source_cache, log)?;
-    if let (SourceSpec::Url { url, .. }, Origin::Index { pin }) = (&spec, &fetched.origin) {
-        progress.warn(&format!(
-            "`{url}` cannot be reached; using `{pin}` from pip's index, whose sha256 is the recipe's"
-        ));
+    let fetched = fetch_source(package, context, log, progress)?;
+    let vars = PackageVars {
+        version: package.version.clone(),
+        source_date_epoch: context.source_date_epoch,
+    };
+    if source::is_wheel(&fetched) {
+        // A prebuilt wheel (Pyodide's `url: ….whl` recipes): nothing to build, only `post`
+        // and the repair for the target.
+        progress.phase(&package.name, "wheel");
+        let environment = sandbox.environment(target, &sandbox.path().join("bin"), &vars);
+        let shell = Shell::new(environment, sandbox.path().join("script.env"));
+        return finish_wheel(package, context, sandbox, &fetched, shell, log);
     }
-    let fetched = fetched.path;
     let source_dir = sandbox.source_dir();
     source::prepare(
         &fetched,
@@ -275,10 +277,6 @@ fn run_steps(
     progress.phase(&package.name, "build environment");
     let build_system = BuildSystem::read(&source_dir)?;
     let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
-    let vars = PackageVars {
-        version: package.version.clone(),
-        source_date_epoch: context.source_date_epoch,
-    };
     let mut environment = sandbox.environment(target, &build_env.bin_dir(), &vars);
     environment.extend(context.compiler_cache.iter().cloned());
     let mut shell = Shell::new(environment, sandbox.path().join("script.env"));
@@ -309,6 +307,28 @@ fn run_steps(
 
     progress.phase(&package.name, "wheel");
     finish_wheel(package, context, sandbox, &built, shell, log)
+}
+
+/// Fetches the package's source (its URL's `$(NAME)` expanded), warning when a URL source
+/// came from pip's index instead.
+fn fetch_source(
+    package: &Package,
+    context: &BuildContext,
+    log: &mut fs_err::File,
+    progress: &dyn Progress,
+) -> Result<PathBuf, BuildError> {
+    let target = context.target;
+    progress.phase(&package.name, "fetch");
+    let spec = package
+        .source
+        .expanded(|name| url::variable(name, &package.version, &target.info.python_version))?;
+    let fetched = source::fetch(&spec, &target.info.host_python, &context.source_cache, log)?;
+    if let (SourceSpec::Url { url, .. }, Origin::Index { pin }) = (&spec, &fetched.origin) {
+        progress.warn(&format!(
+            "`{url}` cannot be reached; using `{pin}` from pip's index, whose sha256 is the recipe's"
+        ));
+    }
+    Ok(fetched.path)
 }
 
 fn wrapper_config(

@@ -299,6 +299,11 @@ pub fn copy_extras(source: &Path, extras: &[(PathBuf, PathBuf)]) -> Result<(), B
     Ok(())
 }
 
+/// Whether a fetched source is a prebuilt wheel rather than sources.
+pub fn is_wheel(fetched: &Path) -> bool {
+    fetched.is_file() && fetched.extension().is_some_and(|ext| ext == "whl")
+}
+
 /// Whether a source tree has C, C++ or Cython sources, so that a pure-Python wheel from it
 /// means its extension silently failed to build.
 pub fn has_native_sources(source: &Path) -> bool {

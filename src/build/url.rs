@@ -55,14 +55,14 @@ pub fn download(
         pin,
         source: Box::new(curl_error),
     };
-    let Some(pin) = sdist_pin(name) else {
+    let Some((pin, form)) = index_pin(name) else {
         return Err(unreachable(None));
     };
     let _ = writeln!(
         log,
-        "# {url} cannot be fetched; asking pip's index for the sdist {pin} (kept only if its sha256 is the recipe's)"
+        "# {url} cannot be fetched; asking pip's index for {pin} (kept only if its sha256 is the recipe's)"
     );
-    crate::pip::download(python, &pin, Form::Sdist, dir, log)
+    crate::pip::download(python, &pin, form, dir, log)
         .map_err(|_| unreachable(Some(pin.clone())))?;
     Ok(Origin::Index { pin })
 }
@@ -79,13 +79,24 @@ fn curl(url: &str, dest: &Path, log: &mut dyn Write) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// `name==version` for an sdist file name (`MarkupSafe-2.1.5.tar.gz`): the version is what
-/// follows the last `-`, since sdist versions hold none.
-pub fn sdist_pin(file_name: &str) -> Option<String> {
+/// `name==version` and the form to ask pip for, from a file name: a wheel's
+/// (`six-1.17.0-py2.py3-none-any.whl`, PEP 427) or an sdist's (`MarkupSafe-2.1.5.tar.gz`,
+/// whose version is what follows the last `-`, since sdist versions hold none).
+pub fn index_pin(file_name: &str) -> Option<(String, Form)> {
+    if let Some(stem) = file_name.strip_suffix(".whl") {
+        let mut parts = stem.split('-');
+        let (name, version) = (parts.next()?, parts.next()?);
+        return pin(name, version).map(|pin| (pin, Form::Wheel));
+    }
     let stem = SDIST_SUFFIXES
         .iter()
         .find_map(|suffix| file_name.strip_suffix(suffix))?;
     let (name, version) = stem.rsplit_once('-')?;
+    pin(name, version).map(|pin| (pin, Form::Sdist))
+}
+
+/// `name==version` when both look like a distribution name and a version.
+fn pin(name: &str, version: &str) -> Option<String> {
     let valid = |s: &str| {
         !s.is_empty()
             && s.chars()
@@ -110,21 +121,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sdist_file_names_give_a_pin() {
-        let pin = |name: &str| sdist_pin(name);
-        assert_eq!(
-            pin("MarkupSafe-2.1.5.tar.gz").as_deref(),
-            Some("MarkupSafe==2.1.5")
-        );
-        assert_eq!(
-            pin("python-dateutil-2.9.0.post0.tar.gz").as_deref(),
-            Some("python-dateutil==2.9.0.post0")
-        );
-        assert_eq!(pin("six-1.17.0.zip").as_deref(), Some("six==1.17.0"));
-        assert_eq!(
-            pin("css_inline-0.16.0-cp39-abi3-pyodide_2025_0_wasm32.whl"),
-            None
-        );
+    fn file_names_give_a_pin_and_form() {
+        let pin = |name: &str| index_pin(name);
+        let sdist = |pin: &str| Some((pin.to_string(), Form::Sdist));
+        assert_eq!(pin("MarkupSafe-2.1.5.tar.gz"), sdist("MarkupSafe==2.1.5"));
+        let dateutil = pin("python-dateutil-2.9.0.post0.tar.gz");
+        assert_eq!(dateutil, sdist("python-dateutil==2.9.0.post0"));
+        assert_eq!(pin("six-1.17.0.zip"), sdist("six==1.17.0"));
+        let wheel = pin("css_inline-0.16.0-cp39-abi3-pyodide_2025_0_wasm32.whl");
+        assert_eq!(wheel, Some(("css_inline==0.16.0".to_string(), Form::Wheel)));
         assert_eq!(pin("OpenBLAS-v0.3.31.tar.gz"), None);
         assert_eq!(pin("0.7.4.tar.gz"), None);
     }

@@ -194,6 +194,21 @@ fn bad_values_point_at_the_yaml_value() {
 }
 
 #[test]
+fn wheel_sources_take_no_patches() {
+    let error = invalid(&galpy_with(
+        "galpy-1.10.tar.gz",
+        "galpy-1.10-py3-none-any.whl",
+    ));
+    assert_error_in(
+        META_FILE,
+        &error,
+        "a wheel source cannot be patched",
+        (11, 7),
+        "drop `patches`",
+    );
+}
+
+#[test]
 fn unknown_variable_in_flags_names_it_and_the_line() {
     let error = invalid(&galpy_with("-L$(WASM_LIBRARY_DIR)", "-L$(NUMPY_LIB)"));
     assert_error_in(

@@ -21,9 +21,9 @@ pub enum SkeletonError {
         dir: PathBuf,
     },
     /// pip could not download an sdist.
-    #[error("pip found no sdist for `{requirement}`")]
+    #[error("pip found no sdist and no pure wheel for `{requirement}`")]
     #[diagnostic(help(
-        "emwheel recipes build from sources; check the name and version with `pip download --no-deps --no-binary=:all: {requirement}`"
+        "check the name and version with `pip download --no-deps --no-binary=:all: {requirement}`"
     ))]
     Download {
         /// The requirement asked for.
@@ -33,10 +33,10 @@ pub enum SkeletonError {
         source: crate::process::CmdError,
     },
     /// The sdist lacks the metadata the recipe needs.
-    #[error("`{}` has no usable `PKG-INFO`: {message}", sdist.display())]
+    #[error("`{}` has no usable metadata: {message}", file.display())]
     Metadata {
-        /// The sdist.
-        sdist: PathBuf,
+        /// The sdist or wheel.
+        file: PathBuf,
         /// What is missing.
         message: String,
     },
@@ -44,6 +44,10 @@ pub enum SkeletonError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Recipe(#[from] RecipeError),
+    /// The wheel is not consistent.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Wheel(#[from] crate::wheel::WheelError),
     /// The sdist could not be unpacked.
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
@@ -71,6 +75,8 @@ pub struct Skeleton {
     pub home: Option<String>,
     /// `License-Expression`, or a one-line `License`.
     pub license: Option<String>,
+    /// For a project with no sdist: its pure wheel's URL, the recipe's source.
+    pub wheel_url: Option<String>,
 }
 
 /// Downloads `requirement`'s sdist with `python -m pip` and writes
@@ -92,16 +98,36 @@ pub fn new_recipe(
         return Err(SkeletonError::Exists { dir });
     }
     let work = tempfile::tempdir()?;
-    let downloads = work.path().join("downloads");
-    crate::pip::download(python, requirement, Form::Sdist, &downloads, log).map_err(|source| {
-        SkeletonError::Download {
-            requirement: requirement.to_string(),
-            source,
-        }
-    })?;
-    let sdist = single_entry(&downloads)?;
-    let skeleton = read_sdist(&sdist, &work.path().join("unpacked"))?;
+    let scratch = work.path().join("unpacked");
+    let sdists = work.path().join("sdist");
+    let skeleton = match crate::pip::download(python, requirement, Form::Sdist, &sdists, log) {
+        Ok(()) => read_sdist(&single_entry(&sdists)?, &scratch)?,
+        Err(source) => match pure_wheel(requirement, python, &work.path().join("wheel"), log)? {
+            Some(wheel) => read_wheel(&wheel, &scratch)?,
+            None => {
+                return Err(SkeletonError::Download {
+                    requirement: requirement.to_string(),
+                    source,
+                })
+            }
+        },
+    };
     write(&skeleton, recipe_dir)
+}
+
+/// A pure (`none-any`) wheel of `requirement`, for a project that publishes no sdist.
+fn pure_wheel(
+    requirement: &str,
+    python: &Path,
+    dest: &Path,
+    log: &mut dyn Write,
+) -> Result<Option<PathBuf>, SkeletonError> {
+    if crate::pip::download(python, requirement, Form::Wheel, dest, log).is_err() {
+        return Ok(None);
+    }
+    let wheel = single_entry(dest)?;
+    let name = wheel.file_name().unwrap_or_default().to_string_lossy();
+    Ok(name.ends_with("-none-any.whl").then_some(wheel))
 }
 
 /// Writes the skeleton as `<recipe_dir>/<normalized name>/recipe.toml`, checked by loading it
@@ -156,10 +182,13 @@ fn tables(skeleton: &Skeleton) -> Vec<Table> {
         table(
             "source",
             vec![
-                (
-                    "pypi",
-                    Node::str(format!("{}=={}", skeleton.name, skeleton.version)),
-                ),
+                match &skeleton.wheel_url {
+                    Some(url) => ("url", Node::str(url)),
+                    None => {
+                        let pin = format!("{}=={}", skeleton.name, skeleton.version);
+                        ("pypi", Node::str(pin))
+                    }
+                },
                 ("sha256", Node::str(&skeleton.sha256)),
             ],
         ),
@@ -172,18 +201,46 @@ fn tables(skeleton: &Skeleton) -> Vec<Table> {
     ]
 }
 
-/// Reads an sdist's metadata and importable names.
+/// Reads an sdist's metadata (`PKG-INFO`) and importable names.
 pub fn read_sdist(sdist: &Path, scratch: &Path) -> Result<Skeleton, SkeletonError> {
-    let missing = |message: &str| SkeletonError::Metadata {
-        sdist: sdist.to_path_buf(),
-        message: message.to_string(),
-    };
     fs_err::create_dir_all(scratch)?;
     crate::archive::unpack(sdist, scratch)?;
     let root = single_entry(scratch)?;
     let pkg_info = fs_err::read_to_string(root.join("PKG-INFO"))
-        .map_err(|_| missing("the sdist has no top-level `PKG-INFO`"))?;
-    let headers = parse_headers(&pkg_info);
+        .map_err(|_| metadata_error(sdist, "the sdist has no top-level `PKG-INFO`"))?;
+    let top_level = top_level(&root)?;
+    from_metadata(sdist, &pkg_info, top_level)
+}
+
+/// Reads a pure wheel's metadata (`METADATA`) and importable names; the recipe then
+/// names the wheel's URL on PyPI (an unreachable one is found through the index).
+pub fn read_wheel(wheel: &Path, scratch: &Path) -> Result<Skeleton, SkeletonError> {
+    let file = wheel.file_name().unwrap_or_default().to_string_lossy();
+    let name: crate::wheel::WheelName = file.parse()?;
+    fs_err::create_dir_all(scratch)?;
+    crate::archive::unpack(wheel, scratch)?;
+    let dist_info = read_dir_sorted(scratch)?
+        .into_iter()
+        .find(|path| path.extension().is_some_and(|ext| ext == "dist-info"))
+        .ok_or_else(|| metadata_error(wheel, "the wheel has no `.dist-info`"))?;
+    let metadata = fs_err::read_to_string(dist_info.join("METADATA"))
+        .map_err(|_| metadata_error(wheel, "the wheel has no `METADATA`"))?;
+    let mut skeleton = from_metadata(wheel, &metadata, top_level(scratch)?)?;
+    let first = skeleton.name.chars().next().unwrap_or('_');
+    skeleton.wheel_url = Some(format!(
+        "https://files.pythonhosted.org/packages/{}/{first}/{}/{file}",
+        name.python_tag, skeleton.name
+    ));
+    Ok(skeleton)
+}
+
+/// A skeleton from core metadata (`PKG-INFO` or `METADATA`) of `file`.
+fn from_metadata(
+    file: &Path,
+    metadata: &str,
+    top_level: Vec<String>,
+) -> Result<Skeleton, SkeletonError> {
+    let headers = parse_headers(metadata);
     let field = |name: &str| {
         headers
             .iter()
@@ -197,14 +254,16 @@ pub fn read_sdist(sdist: &Path, scratch: &Path) -> Result<Skeleton, SkeletonErro
             .map(|(_, value)| value.as_str())
             .collect::<Vec<_>>()
     };
-    let top_level = top_level(&root)?;
     if top_level.is_empty() {
-        return Err(missing("no importable package or module found"));
+        return Err(metadata_error(
+            file,
+            "no importable package or module found",
+        ));
     }
     Ok(Skeleton {
-        name: field("Name").ok_or_else(|| missing("no `Name`"))?,
-        version: field("Version").ok_or_else(|| missing("no `Version`"))?,
-        sha256: crate::hash::sha256_file(sdist)?,
+        name: field("Name").ok_or_else(|| metadata_error(file, "no `Name`"))?,
+        version: field("Version").ok_or_else(|| metadata_error(file, "no `Version`"))?,
+        sha256: crate::hash::sha256_file(file)?,
         top_level,
         run: run_requirements(&all("Requires-Dist")),
         summary: field("Summary").filter(|s| !s.is_empty()),
@@ -215,7 +274,24 @@ pub fn read_sdist(sdist: &Path, scratch: &Path) -> Result<Skeleton, SkeletonErro
         }),
         license: field("License-Expression")
             .or_else(|| field("License").filter(|l| !l.is_empty() && !l.contains('\n'))),
+        wheel_url: None,
     })
+}
+
+fn metadata_error(file: &Path, message: &str) -> SkeletonError {
+    SkeletonError::Metadata {
+        file: file.to_path_buf(),
+        message: message.to_string(),
+    }
+}
+
+/// The non-empty, trimmed lines of `text`.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// The one file or directory inside `dir`.
@@ -223,10 +299,10 @@ fn single_entry(dir: &Path) -> Result<PathBuf, SkeletonError> {
     let mut entries = fs_err::read_dir(dir)?.collect::<Result<Vec<_>, _>>()?;
     match entries.len() {
         1 => Ok(entries.remove(0).path()),
-        n => Err(SkeletonError::Metadata {
-            sdist: dir.to_path_buf(),
-            message: format!("expected one entry, found {n}"),
-        }),
+        n => Err(metadata_error(
+            dir,
+            &format!("expected one entry, found {n}"),
+        )),
     }
 }
 
@@ -271,20 +347,15 @@ fn requirement_name(requirement: &str) -> &str {
     &requirement[..end]
 }
 
-/// Importable names: `top_level.txt` of the sdist's egg-info, else the packages (dirs with
+/// Importable names: `top_level.txt` of an sdist's egg-info or a wheel's dist-info, else the packages (dirs with
 /// `__init__.py`) and modules at the root or under `src/`.
 fn top_level(root: &Path) -> Result<Vec<String>, SkeletonError> {
     for base in [root.to_path_buf(), root.join("src")] {
         for entry in read_dir_sorted(&base)? {
             let name = entry.file_name().unwrap_or_default().to_string_lossy();
-            if name.ends_with(".egg-info") && entry.join("top_level.txt").is_file() {
-                let text = fs_err::read_to_string(entry.join("top_level.txt"))?;
-                return Ok(text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(String::from)
-                    .collect());
+            let info = name.ends_with(".egg-info") || name.ends_with(".dist-info");
+            if info && entry.join("top_level.txt").is_file() {
+                return Ok(lines(&fs_err::read_to_string(entry.join("top_level.txt"))?));
             }
         }
     }
@@ -366,6 +437,35 @@ mod tests {
         fs_err::create_dir(path.join("demo.egg-info")).unwrap();
         fs_err::write(path.join("demo.egg-info/top_level.txt"), "demo\n").unwrap();
         assert_eq!(top_level(path).unwrap(), ["demo"]);
+    }
+
+    #[test]
+    fn pure_wheels_give_a_url_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let wheel = dir.path().join("Demo_Pkg-2.0-py3-none-any.whl");
+        let mut zip = zip::ZipWriter::new(fs_err::File::create(&wheel).unwrap());
+        let metadata = "Metadata-Version: 2.1\nName: Demo_Pkg\nVersion: 2.0\nRequires-Dist: six\n";
+        for (name, text) in [
+            ("demo/__init__.py", ""),
+            ("Demo_Pkg-2.0.dist-info/METADATA", metadata),
+        ] {
+            zip.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(text.as_bytes()).unwrap();
+        }
+        zip.finish().unwrap();
+        let skeleton = read_wheel(&wheel, &dir.path().join("scratch")).unwrap();
+        assert_eq!(
+            (skeleton.name.as_str(), skeleton.version.as_str()),
+            ("Demo_Pkg", "2.0")
+        );
+        assert_eq!(
+            (skeleton.top_level, skeleton.run),
+            (vec!["demo".to_string()], vec!["six".to_string()])
+        );
+        let url =
+            "https://files.pythonhosted.org/packages/py3/D/Demo_Pkg/Demo_Pkg-2.0-py3-none-any.whl";
+        assert_eq!(skeleton.wheel_url.as_deref(), Some(url));
     }
 
     #[test]

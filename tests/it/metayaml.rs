@@ -85,6 +85,31 @@ fn unreachable_url_is_found_by_name_and_sha256() {
 }
 
 #[test]
+fn prebuilt_wheel_url_is_used_as_it_is_with_post() {
+    let recipe = tempfile::tempdir().unwrap();
+    let wheel_sha = "4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274";
+    let meta = format!(
+        "package:\n  name: six\n  version: 1.17.0\nsource:\n  url: http://127.0.0.1:9/six-1.17.0-py2.py3-none-any.whl\n  sha256: {wheel_sha}\nbuild:\n  post: echo from-post > \"$WHEELDIR/six_post.txt\"\n"
+    );
+    std::fs::write(recipe.path().join("meta.yaml"), meta).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_arg = [OsStr::new("--source-cache"), cache.path().as_os_str()];
+    let (wheel, stderr) = build_with(recipe.path(), out.path(), &cache_arg);
+    assert!(
+        stderr.contains("using `six==1.17.0` from pip's index"),
+        "{stderr}"
+    );
+    assert!(wheel.ends_with("six-1.17.0-py2.py3-none-any.whl"));
+    let zip = std::fs::read(&wheel).unwrap();
+    let needle = b"six_post.txt";
+    assert!(
+        zip.windows(needle.len()).any(|w| w == needle),
+        "post's file is in the wheel"
+    );
+}
+
+#[test]
 fn convert_writes_recipe_toml_beside_meta_yaml() {
     let dir = tempfile::tempdir().unwrap();
     let meta = repo().join("tests/fixtures/markupsafe-meta/meta.yaml");
