@@ -9,7 +9,9 @@ mod package;
 mod project;
 mod pyproject;
 mod sandbox;
+mod script;
 mod source;
+mod url;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -19,12 +21,13 @@ use std::time::Instant;
 pub use library::{LibraryPrefix, Manifest, RuntimeZip, MANIFEST_VERSION};
 pub use package::Package;
 pub use project::ProjectSettings;
-pub use source::SourceSpec;
+pub use source::{Origin, SourceSpec};
 
 use crossfiles::CrossPaths;
 use env::BuildEnv;
 use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
+use script::{Flags, Shell};
 
 use crate::process::{Cmd, CmdError};
 use crate::pycompile::BytecodeCompiler;
@@ -87,6 +90,31 @@ pub enum BuildError {
         /// patch's complaint (it names the failed hunk).
         #[source]
         source: Box<CmdError>,
+    },
+    /// A URL source could be fetched neither from its URL nor through the package index.
+    #[error("cannot fetch `{url}`{}", pin.as_ref().map(|pin| format!(", and pip's index gave nothing for `{pin}`")).unwrap_or_default())]
+    #[diagnostic(help(
+        "put the file in a source cache, as `DIR/<file name>` or `DIR/<sha256>/<file name>`, and pass `--source-cache DIR`"
+    ))]
+    Unreachable {
+        /// The recipe's URL.
+        url: String,
+        /// What pip was asked for, when the file name was an sdist's.
+        pin: Option<String>,
+        /// Why the URL failed.
+        #[source]
+        source: Box<BuildError>,
+    },
+    /// A flag or URL names a variable the build's environment lacks.
+    #[error("unknown variable `$({name})` in `{key}`")]
+    #[diagnostic(help(
+        "name a variable of the build environment (see the README), or export it from `build.script`"
+    ))]
+    UnknownVariable {
+        /// The variable.
+        name: String,
+        /// The recipe key that names it, e.g. `build.cflags`.
+        key: String,
     },
     /// A tool the build needs is missing.
     #[error("`{0}` not found on PATH")]
@@ -190,6 +218,9 @@ pub struct BuildContext<'a> {
     pub out_dir: PathBuf,
     /// Timestamp for every output entry.
     pub source_date_epoch: u64,
+    /// The source cache: sources by sha256 (`<dir>/<sha256>/<file>`, filled by every fetch)
+    /// or by file name (`<dir>/<file>`, filled by the user).
+    pub source_cache: PathBuf,
     /// Ship bytecode for the target Python instead of `.py` sources.
     pub py_compile: bool,
     /// The environment of the compiler cache in front of emcc (empty for none).
@@ -292,9 +323,17 @@ fn run_steps(
     progress: &dyn Progress,
 ) -> Result<Outputs, BuildError> {
     let target = context.target;
-    progress.phase(&package.name, "fetch");
-    prepare_source(package, context, sandbox, log)?;
+    let fetched = fetch_source(package, context, log, progress)?;
     let prefix = LibraryPrefix::for_target(&target.info.name);
+    if source::is_wheel(&fetched) {
+        // A prebuilt wheel (Pyodide's `url: ….whl` recipes): nothing to build, only `post`
+        // and the repair for the target.
+        progress.phase(&package.name, "wheel");
+        let build_env = BuildEnv::ensure(&target.info.host_python, &[], log)?;
+        let shell = prepare_shell(package, context, sandbox, &prefix, &build_env)?;
+        return finish_wheel(package, context, sandbox, &fetched, shell, log);
+    }
+    prepare_source(&fetched, package, sandbox, log)?;
     library::check_host_requirements(
         &package.host_requirements,
         package.recipes_dir.as_deref(),
@@ -308,30 +347,23 @@ fn run_steps(
         false => BuildSystem::read(&sandbox.source_dir())?,
     };
     let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
-    let mut environment = prepare_environment(package, context, sandbox, &prefix, &build_env)?;
-    check_executables(&package.executables, &environment)?;
-    if package.kind.is_library() {
-        return build_library(
-            package,
-            context,
-            sandbox,
-            &prefix,
-            &environment,
-            log,
-            progress,
-        );
-    }
+    let mut shell = prepare_shell(package, context, sandbox, &prefix, &build_env)?;
+    check_executables(&package.executables, shell.environment())?;
     if let Some(script) = &package.script {
         progress.phase(&package.name, "script");
-        // What the script exports reaches the backend, as in pyodide-build.
-        let exported = sandbox.path().join("script.env");
-        let script = format!(
-            "{script}\nenv -0 > {}",
-            shlex::try_quote(&exported.to_string_lossy())
-                .map_err(|_| std::io::Error::other("build directory path has a NUL byte"))?
-        );
-        run_script(&script, &sandbox.source_dir(), &environment, log)?;
-        environment = read_exported(&exported)?;
+        shell.run(script, &sandbox.source_dir(), log)?;
+    }
+    // Flags see what the script exported, as in Pyodide.
+    let flags = shell.flags(package)?;
+    sandbox.write_wrapper_config(&wrapper_config(package, context, sandbox, &prefix, &flags))?;
+    if package.kind.is_library() {
+        progress.phase(&package.name, "install");
+        return install_library(package, context, sandbox, &prefix);
+    }
+    let mut backend_shell = shell.clone();
+    if let Some(script) = &package.cross_script {
+        progress.phase(&package.name, "cross-script");
+        backend_shell.run(script, &sandbox.source_dir(), log)?;
     }
 
     progress.phase(&package.name, "build");
@@ -346,27 +378,48 @@ fn run_steps(
     let backend = Backend {
         system: &build_system,
         sandbox,
-        environment: &environment,
+        environment: backend_shell.environment(),
         config: &package.config_settings(&extra),
     };
     let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
     let built = backend.build_wheel(&build_env, log)?;
 
     progress.phase(&package.name, "wheel");
-    finish_wheel(package, context, sandbox, &built, &environment, log)
+    finish_wheel(package, context, sandbox, &built, shell, log)
 }
 
-/// Fetches, unpacks and patches the source into the build directory.
-fn prepare_source(
+/// Fetches the package's source (its URL's `$(NAME)` expanded), warning when a URL source
+/// came from pip's index instead.
+fn fetch_source(
     package: &Package,
     context: &BuildContext,
+    log: &mut fs_err::File,
+    progress: &dyn Progress,
+) -> Result<PathBuf, BuildError> {
+    let target = context.target;
+    progress.phase(&package.name, "fetch");
+    let spec = package
+        .source
+        .expanded(|name| url::variable(name, &package.version, &target.info.python_version))?;
+    let fetched = source::fetch(&spec, &target.info.host_python, &context.source_cache, log)?;
+    if let (SourceSpec::Url { url, .. }, Origin::Index { pin }) = (&spec, &fetched.origin) {
+        progress.warn(&format!(
+            "`{url}` cannot be reached; using `{pin}` from pip's index, whose sha256 is the recipe's"
+        ));
+    }
+    Ok(fetched.path)
+}
+
+/// Unpacks (or copies) the fetched source into the build directory and patches it.
+fn prepare_source(
+    fetched: &Path,
+    package: &Package,
     sandbox: &Sandbox,
     log: &mut fs_err::File,
 ) -> Result<(), BuildError> {
-    let fetched = source::fetch(&package.source, &context.target.info.host_python, log)?;
     let source_dir = sandbox.source_dir();
     source::prepare(
-        &fetched,
+        fetched,
         &source_dir,
         &sandbox.path().join("unpack"),
         package.extract_dir.as_deref(),
@@ -375,16 +428,18 @@ fn prepare_source(
     source::copy_extras(&source_dir, &package.extras)
 }
 
-/// Installs the wrapper, writes the CMake and Meson cross files, and returns the
-/// environment every build step runs in.
-fn prepare_environment(
+/// Writes the CMake and Meson cross files, installs the wrapper, and returns the shell
+/// session every build step runs in.
+fn prepare_shell(
     package: &Package,
     context: &BuildContext,
     sandbox: &Sandbox,
     prefix: &LibraryPrefix,
     build_env: &BuildEnv,
-) -> Result<Vec<(String, String)>, BuildError> {
-    sandbox.install_wrapper(&wrapper_config(package, context, sandbox, prefix))?;
+) -> Result<Shell, BuildError> {
+    if package.kind.is_library() && package.script.is_none() {
+        return Err(BuildError::NoScript(package.name.clone()));
+    }
     for dir in ["include", "lib/pkgconfig"] {
         fs_err::create_dir_all(prefix.root().join(dir))?;
     }
@@ -425,26 +480,19 @@ fn prepare_environment(
     };
     let mut environment = sandbox.environment(context.target, &build_env.bin_dir(), &vars);
     environment.extend(context.compiler_cache.iter().cloned());
-    Ok(environment)
+    let shell = Shell::new(environment, sandbox.path().join("script.env"));
+    let flags = shell.flags_before_script(package);
+    sandbox.install_wrapper(&wrapper_config(package, context, sandbox, prefix, &flags))?;
+    Ok(shell)
 }
 
-/// Runs a library recipe's script, then moves what it installed into the library prefix.
-fn build_library(
+/// Moves what a library recipe's script installed into the target's library prefix.
+fn install_library(
     package: &Package,
     context: &BuildContext,
     sandbox: &Sandbox,
     prefix: &LibraryPrefix,
-    environment: &[(String, String)],
-    log: &mut fs_err::File,
-    progress: &dyn Progress,
 ) -> Result<Outputs, BuildError> {
-    let script = package
-        .script
-        .as_ref()
-        .ok_or_else(|| BuildError::NoScript(package.name.clone()))?;
-    progress.phase(&package.name, "script");
-    run_script(script, &sandbox.source_dir(), environment, log)?;
-    progress.phase(&package.name, "install");
     let request = library::InstallRequest {
         name: &package.name,
         version: &package.version,
@@ -477,37 +525,12 @@ fn check_executables(names: &[String], environment: &[(String, String)]) -> Resu
     }
 }
 
-/// The environment a script left behind (`env -0` output), without bash's own bookkeeping.
-fn read_exported(path: &Path) -> Result<Vec<(String, String)>, BuildError> {
-    let bytes = fs_err::read(path)?;
-    Ok(String::from_utf8_lossy(&bytes)
-        .split('\0')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(key, _)| !matches!(*key, "_" | "SHLVL" | "PWD" | "OLDPWD"))
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect())
-}
-
-/// Runs a recipe's bash script with the build's environment.
-fn run_script(
-    script: &str,
-    dir: &Path,
-    environment: &[(String, String)],
-    log: &mut dyn Write,
-) -> Result<(), BuildError> {
-    Cmd::new("/bin/bash")
-        .args(["-euo", "pipefail", "-c", script])
-        .envs(environment.iter().cloned())
-        .dir(dir)
-        .run_logged(log)?;
-    Ok(())
-}
-
 fn wrapper_config(
     package: &Package,
     context: &BuildContext,
     sandbox: &Sandbox,
     prefix: &LibraryPrefix,
+    flags: &Flags,
 ) -> WrapperConfig {
     let info = &context.target.info;
     // A library's shared objects are not extension modules: they export everything.
@@ -520,9 +543,9 @@ fn wrapper_config(
         emscripten_bin: context.toolchain.bin_dir.clone(),
         target_include: context.target.include_dir(),
         host_include_dirs: vec![info.host_include.clone()],
-        cflags: with(&info.cflags, &package.cflags),
-        cxxflags: with(&info.cxxflags, &package.cxxflags),
-        ldflags: with(&info.ldflags, &package.ldflags),
+        cflags: with(&info.cflags, &flags.cflags),
+        cxxflags: with(&info.cxxflags, &flags.cxxflags),
+        ldflags: with(&info.ldflags, &flags.ldflags),
         exports,
         work_dir: sandbox.path().join("exports"),
         log_file: Some(sandbox.compiler_log_path()),
@@ -622,14 +645,13 @@ fn finish_wheel(
     context: &BuildContext,
     sandbox: &Sandbox,
     built: &Path,
-    environment: &[(String, String)],
+    mut shell: Shell,
     log: &mut dyn Write,
 ) -> Result<Outputs, BuildError> {
     let mut unpacked = wheel::unpack(built, &sandbox.path().join("wheel"))?;
     if let Some(post) = &package.post {
-        let mut environment = environment.to_vec();
-        environment.push(("WHEELDIR".into(), unpacked.root().display().to_string()));
-        run_script(post, unpacked.root(), &environment, log)?;
+        shell.set("WHEELDIR", &unpacked.root().display().to_string());
+        shell.run(post, unpacked.root(), log)?;
     }
     let target = context.target;
     let report = unpacked.repair(&target.tags())?;
@@ -697,6 +719,12 @@ fn unvendor_tests(
 fn diagnose(error: &BuildError) -> Option<String> {
     let output = match error {
         BuildError::Command(CmdError::Failed { output, .. }) => output,
+        BuildError::Patch { patch, .. } => {
+            return Some(format!(
+                "`{}` does not fit this source: the failed hunks are above, and their `.rej` files are in the kept `src/`; update the patch for this version",
+                patch.file_name().unwrap_or_default().to_string_lossy()
+            ))
+        }
         _ => return None,
     };
     let missing_header = output.lines().find_map(|line| {

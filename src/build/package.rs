@@ -25,6 +25,8 @@ pub struct Package {
     pub extract_dir: Option<String>,
     /// Bash run in the source tree before the backend.
     pub script: Option<String>,
+    /// Bash run in the source tree after `script`, for the backend's environment only.
+    pub cross_script: Option<String>,
     /// Bash run in the unpacked wheel.
     pub post: Option<String>,
     /// Extra compile flags.
@@ -89,6 +91,7 @@ impl Package {
                 .collect(),
             extract_dir: source.extract_dir.clone(),
             script: build.script.clone(),
+            cross_script: build.cross_script.clone(),
             post: build.post.clone(),
             cflags: split_flags(&build.cflags),
             cxxflags: split_flags(&build.cxxflags),
@@ -123,6 +126,7 @@ impl Package {
             extras: Vec::new(),
             extract_dir: None,
             script: None,
+            cross_script: None,
             post: None,
             cflags: split_flags(settings.cflags.as_deref().unwrap_or_default()),
             cxxflags: split_flags(settings.cxxflags.as_deref().unwrap_or_default()),

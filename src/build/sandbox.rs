@@ -85,6 +85,11 @@ impl Sandbox {
         for tool in wrapper::WRAPPED_TOOLS {
             std::os::unix::fs::symlink(&exe, self.path().join("bin").join(tool))?;
         }
+        self.write_wrapper_config(config)
+    }
+
+    /// Writes (or rewrites) the wrapper's config.
+    pub fn write_wrapper_config(&self, config: &WrapperConfig) -> Result<PathBuf, BuildError> {
         let path = self.path().join("wrapper.json");
         config
             .write(&path)
@@ -101,6 +106,10 @@ impl Sandbox {
         package: &PackageVars,
     ) -> Vec<(String, String)> {
         let path = |p: &Path| p.display().to_string();
+        let python_part = |i: usize| {
+            let version = &target.info.python_version;
+            version.split('.').nth(i).unwrap_or_default().to_string()
+        };
         let mut vars: Vec<(String, String)> = vec![
             (
                 "PATH".into(),
@@ -133,6 +142,8 @@ impl Sandbox {
             ("PYTHONPATH".into(), path(&target.backend_sysconfig_dir())),
             ("PYODIDE_ROOT".into(), path(&target.dir)),
             ("PYTHONINCLUDE".into(), path(&target.include_dir())),
+            ("PYMAJOR".into(), python_part(0)),
+            ("PYMINOR".into(), python_part(1)),
             ("PKG_VERSION".into(), package.version.clone()),
             ("PKG_BUILD_DIR".into(), path(&self.source_dir())),
             ("DISTDIR".into(), path(&self.dist_dir())),
@@ -201,4 +212,49 @@ fn passthrough() -> Vec<(String, String)> {
                 .map(|value| (name.to_string(), value))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Recipes may name these variables in flags (`recipe::substitute`): they must be set.
+    #[test]
+    fn environment_sets_every_variable_flags_may_name() {
+        let info: crate::target::TargetInfo = serde_json::from_value(serde_json::json!({
+            "format_version": 1, "name": "0.29.5", "python_version": "3.13.2",
+            "emscripten_version": "4.0.9", "abi_version": "2025_0",
+            "platform": "emscripten_4_0_9", "platform_tag": "pyemscripten_2025_0_wasm32",
+            "ext_suffix": ".so", "cflags": [], "ldflags": [], "host_python": "/p",
+            "host_include": "/i", "headers_from": "/h", "micropip_wheels": [], "files": {}
+        }))
+        .unwrap();
+        let target = Target {
+            dir: PathBuf::from("/t"),
+            info,
+        };
+        let sandbox = Sandbox::new("vars").unwrap();
+        let package = PackageVars {
+            version: "1.0".into(),
+            source_date_epoch: 0,
+            library_dir: PathBuf::from("/lib"),
+            pkg_config_path: String::new(),
+            toolchain_bin: PathBuf::from("/emsdk"),
+            em_config: None,
+        };
+        let environment = sandbox.environment(&target, Path::new("/venv/bin"), &package);
+        let value = |name: &str| {
+            environment
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        for name in crate::recipe::substitute::FLAG_VARIABLES {
+            assert!(value(name).is_some(), "`{name}` is not set");
+        }
+        assert_eq!(
+            (value("PYMAJOR"), value("PYMINOR")),
+            (Some("3"), Some("13"))
+        );
+    }
 }

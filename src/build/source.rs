@@ -1,9 +1,10 @@
 //! Getting a package's source into the build directory: fetched once (pip for PyPI pins,
-//! curl for URLs, `apt-get source` for Debian source packages), cached by sha256, checked before anything is unpacked, then patched.
+//! curl for URLs, `apt-get source` for Debian source packages), cached by sha256, checked
+//! before anything is unpacked, then patched.
 
 use std::path::{Path, PathBuf};
 
-use super::BuildError;
+use super::{url, BuildError};
 use crate::pip::Form;
 use crate::process::Cmd;
 
@@ -40,48 +41,100 @@ pub enum SourceSpec {
     },
 }
 
-/// Fetches (or finds in the cache) the source and returns the archive or directory to use.
+impl SourceSpec {
+    /// The spec with `$(NAME)` in a URL replaced through `lookup` (as Pyodide does).
+    pub fn expanded(
+        &self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<SourceSpec, BuildError> {
+        let SourceSpec::Url { url, sha256 } = self else {
+            return Ok(self.clone());
+        };
+        let url = crate::recipe::substitute::expand(url, lookup).map_err(|unknown| {
+            BuildError::UnknownVariable {
+                name: unknown.0,
+                key: "source.url".into(),
+            }
+        })?;
+        Ok(SourceSpec::Url {
+            url,
+            sha256: sha256.clone(),
+        })
+    }
+}
+
+/// Fetches (or finds in the source cache `cache`) the source and returns the archive or
+/// directory to use. The log says where it came from.
 pub fn fetch(
     spec: &SourceSpec,
     python: &Path,
+    cache: &Path,
     log: &mut dyn std::io::Write,
-) -> Result<PathBuf, BuildError> {
+) -> Result<Fetched, BuildError> {
+    let local = |path: &Path| Fetched {
+        path: path.to_path_buf(),
+        origin: Origin::Local,
+    };
     match spec {
         SourceSpec::Path { path, sha256 } => {
             if let (Some(expected), true) = (sha256, path.is_file()) {
                 check_sha256(path, expected)?;
             }
-            Ok(path.clone())
+            Ok(local(path))
         }
-        SourceSpec::Pypi { pin, sha256 } => cached_or(sha256, log, |dir, log| {
-            Ok(crate::pip::download(python, pin, Form::Sdist, dir, log)?)
+        SourceSpec::Pypi { pin, sha256 } => cached_or(cache, sha256, log, |dir, log| {
+            crate::pip::download(python, pin, Form::Sdist, dir, log)?;
+            Ok(Origin::Index { pin: pin.clone() })
         }),
-        SourceSpec::Debian { package, sha256 } => {
-            cached_or(sha256, log, |dir, log| apt_source(package, dir, log))
+        SourceSpec::Debian { package, sha256 } => cached_or(cache, sha256, log, |dir, log| {
+            apt_source(package, dir, log)?;
+            Ok(Origin::Debian {
+                package: package.clone(),
+            })
+        }),
+        SourceSpec::Url { url, sha256 } => {
+            if let Some(found) = url::in_flat_cache(cache, url, sha256)? {
+                let _ = writeln!(log, "# source from the source cache: {}", found.display());
+                return Ok(Fetched {
+                    path: found,
+                    origin: Origin::Cache,
+                });
+            }
+            cached_or(cache, sha256, log, |dir, log| {
+                url::download(url, python, dir, log)
+            })
         }
-        SourceSpec::Url { url, sha256 } => cached_or(sha256, log, |dir, log| {
-            let file_name = url
-                .rsplit('/')
-                .next()
-                .unwrap_or("source")
-                .split(['?', '#'])
-                .next()
-                .unwrap_or("source");
-            Cmd::new(which::which("curl").map_err(|_| BuildError::Tool("curl"))?)
-                .args([
-                    "--fail",
-                    "--silent",
-                    "--show-error",
-                    "--location",
-                    "--output",
-                ])
-                .arg(dir.join(file_name))
-                .arg(url)
-                .inherit_env()
-                .run_logged(log)?;
-            Ok(())
-        }),
     }
+}
+
+/// A fetched source and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The archive or directory.
+    pub path: PathBuf,
+    /// Where its bytes came from.
+    pub origin: Origin,
+}
+
+/// Where a source's bytes came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A local path named by the recipe.
+    Local,
+    /// The source cache, by sha256.
+    Cache,
+    /// The recipe's URL.
+    Url,
+    /// The user's package index through pip, for this pin.
+    Index {
+        /// The `name==version` asked for.
+        pin: String,
+    },
+    /// Debian's source packages through `apt-get source`.
+    Debian {
+        /// The `name=version` asked for.
+        package: String,
+    },
 }
 
 /// Downloads a Debian source package into `dir` and keeps only its upstream tarball (a
@@ -107,33 +160,39 @@ fn apt_source(package: &str, dir: &Path, log: &mut dyn std::io::Write) -> Result
     Ok(())
 }
 
-/// Returns the cached file for `sha256`, or downloads it with `download` into a fresh
-/// directory, checks its sha256, and only then moves it into the cache.
+/// Returns the cached file for `sha256` in `cache`, or downloads it with `download` into a
+/// fresh directory, checks its sha256, and only then moves it into the cache.
 fn cached_or(
+    cache: &Path,
     sha256: &str,
     log: &mut dyn std::io::Write,
-    download: impl FnOnce(&Path, &mut dyn std::io::Write) -> Result<(), BuildError>,
-) -> Result<PathBuf, BuildError> {
-    let cache = crate::home::sources_dir().join(sha256);
-    if let Some(file) = single_file(&cache)? {
+    download: impl FnOnce(&Path, &mut dyn std::io::Write) -> Result<Origin, BuildError>,
+) -> Result<Fetched, BuildError> {
+    let entry = cache.join(sha256);
+    if let Some(file) = single_file(&entry)? {
         if crate::hash::sha256_file(&file)? == sha256 {
-            let _ = writeln!(log, "# source from cache: {}", file.display());
-            return Ok(file);
+            let _ = writeln!(log, "# source from the source cache: {}", file.display());
+            return Ok(Fetched {
+                path: file,
+                origin: Origin::Cache,
+            });
         }
         // A cached file whose bytes changed is never used: fetch it again.
-        fs_err::remove_dir_all(&cache)?;
+        fs_err::remove_dir_all(&entry)?;
     }
-    let parent = cache.parent().expect("sources dir has a parent");
-    fs_err::create_dir_all(parent)?;
+    fs_err::create_dir_all(cache)?;
     let staging = tempfile::Builder::new()
         .prefix(".download-")
-        .tempdir_in(parent)?;
-    download(staging.path(), log)?;
+        .tempdir_in(cache)?;
+    let origin = download(staging.path(), log)?;
     let file = single_file(staging.path())?.ok_or(BuildError::NothingDownloaded)?;
     check_sha256(&file, sha256)?;
     let file_name = file.file_name().expect("a file has a name").to_owned();
-    crate::fsutil::place_dir(staging, &cache)?;
-    Ok(cache.join(file_name))
+    crate::fsutil::place_dir(staging, &entry)?;
+    Ok(Fetched {
+        path: entry.join(file_name),
+        origin,
+    })
 }
 
 fn single_file(dir: &Path) -> Result<Option<PathBuf>, BuildError> {
@@ -150,7 +209,7 @@ fn single_file(dir: &Path) -> Result<Option<PathBuf>, BuildError> {
     Ok((files.len() == 1).then(|| files.remove(0)))
 }
 
-fn check_sha256(file: &Path, expected: &str) -> Result<(), BuildError> {
+pub(super) fn check_sha256(file: &Path, expected: &str) -> Result<(), BuildError> {
     let actual = crate::hash::sha256_file(file)?;
     if actual == expected {
         Ok(())
@@ -282,6 +341,11 @@ pub fn copy_extras(source: &Path, extras: &[(PathBuf, PathBuf)]) -> Result<(), B
         fs_err::copy(from, target)?;
     }
     Ok(())
+}
+
+/// Whether a fetched source is a prebuilt wheel rather than sources.
+pub fn is_wheel(fetched: &Path) -> bool {
+    fetched.is_file() && fetched.extension().is_some_and(|ext| ext == "whl")
 }
 
 /// Whether a source tree has C, C++ or Cython sources, so that a pure-Python wheel from it

@@ -12,7 +12,7 @@ use crate::ui::Ui;
 
 #[derive(Debug, Args)]
 pub(super) struct BuildArgs {
-    /// A recipe directory, a `recipe.toml`, or a Python project directory.
+    /// A recipe directory, a `recipe.toml` or `meta.yaml`, or a Python project directory.
     path: PathBuf,
     /// Where to write the wheel.
     #[arg(long, short, default_value = "dist")]
@@ -35,6 +35,19 @@ pub(super) struct OutputArgs {
     /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
     #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
     pub(super) compiler_cache: CompilerCache,
+    /// Where sources are looked up and kept: `DIR/<sha256>/<file>` (every fetch adds one) or
+    /// `DIR/<file>` checked against the recipe's sha256 [default: emwheel's own cache].
+    #[arg(long, env = "EMWHEEL_SOURCE_CACHE", value_name = "DIR")]
+    pub(super) source_cache: Option<PathBuf>,
+}
+
+impl OutputArgs {
+    /// The source cache to use.
+    pub(super) fn source_cache(&self) -> PathBuf {
+        self.source_cache
+            .clone()
+            .unwrap_or_else(crate::home::sources_dir)
+    }
 }
 
 pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
@@ -47,6 +60,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         source_date_epoch: source_date_epoch(),
         py_compile: args.output.py_compile || settings.py_compile.unwrap_or(false),
         compiler_cache: args.output.compiler_cache.environment()?,
+        source_cache: args.output.source_cache(),
         log_dir: None,
     };
     let built = build::build(&package, &context, ui)?;
@@ -107,13 +121,13 @@ pub(super) fn artifact(path: &Path) -> miette::Result<serde_json::Value> {
     }))
 }
 
-/// A recipe if the path is or holds a `recipe.toml`, else a Python project with its
+/// A recipe if the path is or holds a `recipe.toml` or `meta.yaml`, else a Python project with its
 /// settings: `[tool.emwheel]`, then `EMWHEEL_*` variables, then `-C` flags.
 fn package_for(
     path: &Path,
     config_settings: &[String],
 ) -> miette::Result<(Package, ProjectSettings)> {
-    if is_recipe(path) {
+    if recipe::is_recipe(path) {
         let recipe = recipe::load(path)?;
         return Ok((Package::from_recipe(&recipe), ProjectSettings::default()));
     }
@@ -124,15 +138,10 @@ fn package_for(
         return Ok((Package::from_project(path, &settings), settings));
     }
     Err(miette::miette!(
-        help = "pass a recipe directory (with recipe.toml), a recipe.toml, or a Python project (with pyproject.toml or setup.py)",
+        help = "pass a recipe directory (with recipe.toml or meta.yaml), a recipe file, or a Python project (with pyproject.toml or setup.py)",
         "`{}` is neither a recipe nor a Python project",
         path.display()
     ))
-}
-
-/// Whether a path is a recipe file or a directory holding one.
-pub(super) fn is_recipe(path: &Path) -> bool {
-    path.extension().is_some_and(|ext| ext == "toml") || path.join(recipe::RECIPE_FILE).is_file()
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else a fixed default, so that builds are reproducible.

@@ -56,6 +56,7 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
         source_date_epoch: source_date_epoch(),
         py_compile: args.output.py_compile,
         compiler_cache: args.output.compiler_cache.environment()?,
+        source_cache: args.output.source_cache(),
         log_dir: Some(graph::logs_dir(&args.out_dir)),
     };
     let jobs = args

@@ -4,9 +4,11 @@ mod build;
 mod build_recipes;
 mod ci_template;
 mod config;
+mod convert;
 mod doctor;
 mod index;
 mod lock;
+mod new;
 mod py_compile;
 mod report;
 mod serve;
@@ -66,6 +68,10 @@ enum Command {
     Index(index::IndexArgs),
     /// Serve a site directory on loopback, to try the index and lockfile.
     Serve(serve::ServeArgs),
+    /// Write the `recipe.toml` equivalent of a Pyodide `meta.yaml`.
+    Convert(convert::ConvertArgs),
+    /// Write a recipe skeleton for a PyPI requirement.
+    New(new::NewArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -162,6 +168,8 @@ pub fn main() -> ExitCode {
         Command::Lock(args) => lock::run(args, &ui),
         Command::Index(args) => index::run(args, &ui),
         Command::Serve(args) => serve::run(args, &ui),
+        Command::Convert(args) => convert::run(args, &ui),
+        Command::New(args) => new::run(args, &ui),
     };
     ui.finish();
     match result {

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::build::is_recipe;
 use super::TargetArgs;
 use crate::recipe;
 use crate::runtime::{PyodideRuntime, TestSpec};
@@ -89,7 +88,7 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
 /// library recipe, which has no wheel. Every wheel's tags are checked against the target
 /// first, so a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
 fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<TestSpec>> {
-    if is_recipe(input) {
+    if recipe::is_recipe(input) {
         let recipe = recipe::load(input)?;
         if recipe.build().kind.is_library() {
             return Ok(None);
@@ -127,7 +126,7 @@ fn add_wheels(
             .next()
             .unwrap_or(requirement);
         let dir = recipes_dir.join(name);
-        if !is_recipe(&dir) {
+        if !recipe::is_recipe(&dir) {
             return Err(miette::miette!(
                 help = format!("add a recipe for it in `{}`", recipes_dir.display()),
                 "run requirement `{name}` of `{}` has no recipe beside it",

@@ -32,7 +32,7 @@ impl RecipeSet {
             recipes: BTreeMap::new(),
         };
         for path in paths {
-            if path.join(recipe::RECIPE_FILE).is_file() {
+            if recipe::is_recipe_dir(&path) {
                 set.insert(recipe::load(&path)?)?;
             }
         }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use thiserror::Error;
 
+use super::document::SpanMap;
 use super::values::split_help;
 
 /// Why a recipe could not be loaded.
@@ -15,7 +16,7 @@ pub enum RecipeError {
     #[error("cannot read recipe `{}`", path.display())]
     #[diagnostic(
         code(emwheel::recipe::read),
-        help("pass a recipe directory holding `recipe.toml`, or that file itself")
+        help("pass a recipe directory holding `recipe.toml` or `meta.yaml`, or that file itself")
     )]
     Read {
         /// The file that was tried.
@@ -23,6 +24,16 @@ pub enum RecipeError {
         /// The underlying I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A directory holds both formats.
+    #[error("`{}` holds both `recipe.toml` and `meta.yaml`", dir.display())]
+    #[diagnostic(
+        code(emwheel::recipe::two_formats),
+        help("keep one: after `emwheel convert`, delete `meta.yaml`")
+    )]
+    TwoFormats {
+        /// The recipe directory.
+        dir: PathBuf,
     },
     /// The file was read but is not a valid recipe.
     #[error(transparent)]
@@ -74,11 +85,18 @@ pub(super) struct SourceFile<'a> {
     pub path: &'a Path,
     /// The file's contents.
     pub text: &'a str,
+    /// When the text parsed is not `text` but generated from it (`meta.yaml` read as
+    /// `recipe.toml`), the map from spans of the generated text back to `text`.
+    pub spans: Option<&'a SpanMap>,
 }
 
 impl SourceFile<'_> {
     /// Ties `problem` to `span` of this file.
     pub(super) fn error(&self, span: Option<Range<usize>>, problem: Problem) -> RecipeError {
+        let span = match (span, self.spans) {
+            (Some(span), Some(map)) => Some(map.original(span)),
+            (span, _) => span,
+        };
         let src = NamedSource::new(self.path.display().to_string(), self.text.to_owned());
         RecipeError::Invalid(Box::new(InvalidRecipe {
             message: problem.message,

@@ -13,6 +13,11 @@ const SHA: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abc
 
 /// A recipe dir holding `recipe.toml` with `text`, a patch, an extra file and a source dir.
 fn recipe_dir(text: &str) -> TempDir {
+    recipe_dir_with(RECIPE_FILE, text)
+}
+
+/// A recipe dir holding `file` with `text`, a patch, an extra file and a source dir.
+pub(super) fn recipe_dir_with(file: &str, text: &str) -> TempDir {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     for dir in ["patches", "extra", "src-tree"] {
@@ -20,7 +25,7 @@ fn recipe_dir(text: &str) -> TempDir {
     }
     std::fs::write(root.join("patches/fix.patch"), "").unwrap();
     std::fs::write(root.join("extra/file.c"), "").unwrap();
-    std::fs::write(root.join(RECIPE_FILE), text).unwrap();
+    std::fs::write(root.join(file), text).unwrap();
     tmp
 }
 
@@ -33,7 +38,11 @@ fn load_ok(text: &str) -> (TempDir, Recipe) {
 
 /// Loads `text` as a recipe that must fail at a place in the file.
 fn load_invalid(text: &str) -> Box<InvalidRecipe> {
-    let tmp = recipe_dir(text);
+    load_invalid_in(recipe_dir(text))
+}
+
+/// Loads the recipe in `tmp`, which must fail at a place in the file.
+pub(super) fn load_invalid_in(tmp: TempDir) -> Box<InvalidRecipe> {
     match load(tmp.path()) {
         Err(RecipeError::Invalid(err)) => err,
         other => panic!("expected an invalid recipe, got {other:?}"),
@@ -41,7 +50,7 @@ fn load_invalid(text: &str) -> Box<InvalidRecipe> {
 }
 
 /// One-based line and column of the error's label.
-fn line_col(err: &InvalidRecipe) -> (usize, usize) {
+pub(super) fn line_col(err: &InvalidRecipe) -> (usize, usize) {
     let offset = err.span.expect("error has a span").offset();
     let before = &err.src.inner()[..offset];
     let line = before.matches('\n').count() + 1;
@@ -51,6 +60,17 @@ fn line_col(err: &InvalidRecipe) -> (usize, usize) {
 
 /// Asserts the message, `line:col` and help of an error, and that rendering shows them.
 fn assert_error(err: &InvalidRecipe, message: &str, at: (usize, usize), help: &str) {
+    assert_error_in(RECIPE_FILE, err, message, at, help);
+}
+
+/// As [`assert_error`], for an error in `file`.
+pub(super) fn assert_error_in(
+    file: &str,
+    err: &InvalidRecipe,
+    message: &str,
+    at: (usize, usize),
+    help: &str,
+) {
     assert_eq!(err.message, message);
     assert_eq!(line_col(err), at);
     assert!(
@@ -59,7 +79,7 @@ fn assert_error(err: &InvalidRecipe, message: &str, at: (usize, usize), help: &s
         err.help
     );
     let text = render(err);
-    let place = format!("{}:{}:{}", RECIPE_FILE, at.0, at.1);
+    let place = format!("{}:{}:{}", file, at.0, at.1);
     for needle in [message, &place, help] {
         assert!(text.contains(needle), "{needle:?} not in\n{text}");
     }

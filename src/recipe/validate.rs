@@ -73,6 +73,7 @@ impl Checker<'_> {
         let table = raw.span();
         let raw = raw.into_inner();
         let kind = self.kind(&raw, table)?;
+        self.unpatched_wheel(&kind, &raw)?;
         let patches = raw.patches.iter().map(|p| self.existing(p, "patch"));
         let extras = raw.extras.iter().map(|e| self.extra(e));
         Ok(Source {
@@ -82,6 +83,27 @@ impl Checker<'_> {
             extras: extras.collect::<Result<_, _>>()?,
             extract_dir: raw.extract_dir,
         })
+    }
+
+    /// Fails when a prebuilt wheel (`url` ending in `.whl`) has patches or extras, which
+    /// apply to sources only (as Pyodide's spec says).
+    fn unpatched_wheel(&self, kind: &SourceKind, raw: &RawSource) -> Result<(), RecipeError> {
+        let SourceKind::Url { url } = kind else {
+            return Ok(());
+        };
+        let first = raw.patches.first().map(Spanned::span);
+        let Some(span) = first.or_else(|| raw.extras.first().map(Spanned::span)) else {
+            return Ok(());
+        };
+        if !url.ends_with(".whl") {
+            return Ok(());
+        }
+        let help =
+            "a wheel is used as it is: drop `patches` and `extras`, or point `url` at the sdist";
+        Err(self.fail(
+            span,
+            Problem::new("a wheel source cannot be patched", "on a wheel", help),
+        ))
     }
 
     /// Fails at the second of `url`, `pypi`, `path` when more than one is given.

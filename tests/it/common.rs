@@ -120,11 +120,17 @@ pub fn ensure_version(version: &str) {
 /// returns the wheel path.
 pub fn build(path: &Path, out: &Path) -> PathBuf {
     ensure_target();
-    build_for(path, out, &[])
+    build_with(path, out, &[]).0
 }
 
 /// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch <extra…>` and returns the wheel.
 pub fn build_for(path: &Path, out: &Path, extra: &[&str]) -> PathBuf {
+    let extra: Vec<&std::ffi::OsStr> = extra.iter().map(std::ffi::OsStr::new).collect();
+    build_with(path, out, &extra).0
+}
+
+/// As [`build_for`]; returns the wheel path (the first output line) and stderr.
+pub fn build_with(path: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> (PathBuf, String) {
     let output = emwheel()
         .arg("build")
         .arg(path)
@@ -136,7 +142,28 @@ pub fn build_for(path: &Path, out: &Path, extra: &[&str]) -> PathBuf {
         .unwrap();
     assert_success(&output);
     let stdout = String::from_utf8(output.stdout).unwrap();
-    PathBuf::from(stdout.lines().next().unwrap_or_default())
+    let wheel = PathBuf::from(stdout.lines().next().unwrap_or_default());
+    (wheel, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Runs `emwheel test` on recipes whose wheels are in `dist`; all must pass.
+pub fn assert_pass_in_pyodide<P: AsRef<std::ffi::OsStr>>(recipes: &[P], dist: &Path) {
+    let output = emwheel()
+        .arg("test")
+        .args(recipes)
+        .arg("--dist")
+        .arg(dist)
+        .arg("--target")
+        .arg(TARGET)
+        .output()
+        .unwrap();
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches(": passed in").count(),
+        recipes.len(),
+        "{stderr}"
+    );
 }
 
 /// Fails with both output streams when the command failed.

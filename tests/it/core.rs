@@ -1,6 +1,6 @@
 //! The shipped recipes build with the real emcc and pass their tests in the real Pyodide.
 
-use crate::common::{assert_success, build, emwheel, repo, TARGET};
+use crate::common::{assert_pass_in_pyodide, assert_success, build, emwheel, repo};
 
 #[test]
 fn shipped_recipes_build_and_pass_in_pyodide() {
@@ -25,18 +25,7 @@ fn shipped_recipes_build_and_pass_in_pyodide() {
             "cxx_ext-1.0.0-cp313-cp313-pyemscripten_2025_0_wasm32.whl",
         ]
     );
-    let output = emwheel()
-        .arg("test")
-        .args(recipes.map(|recipe| repo().join(recipe)))
-        .arg("--dist")
-        .arg(out.path())
-        .arg("--target")
-        .arg(TARGET)
-        .output()
-        .unwrap();
-    assert_success(&output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.matches(": passed in").count(), 4, "{stderr}");
+    assert_pass_in_pyodide(&recipes.map(|recipe| repo().join(recipe)), out.path());
 }
 
 #[test]

@@ -9,5 +9,6 @@ mod core;
 mod errors;
 mod graph;
 mod index;
+mod metayaml;
 mod project;
 mod targets;
