@@ -30,12 +30,13 @@ pub(super) fn run(args: IndexArgs, ui: &Ui) -> miette::Result<()> {
         target.info.name
     );
     let site = Site {
+        dist: &args.dist,
         dir: &args.output,
         base_url: args.base_url.as_deref(),
         base_lock: &base_lock,
         base_packages_url: &base_packages_url,
     };
-    let projects = write_site(&args.dist, &site)?;
+    let projects = write_site(&site)?;
     ui.status(&format!(
         "wrote an index of {projects} projects to {}",
         args.output.display()

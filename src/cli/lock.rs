@@ -56,6 +56,7 @@ pub(super) fn write_lock(
         let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         lock.add_wheel(&metadata, &file_name)?;
     }
+    lock.add_archives(dist, "")?;
     let missing = lock.missing_dependencies();
     if !missing.is_empty() {
         ui.warn(&format!(

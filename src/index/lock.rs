@@ -65,6 +65,65 @@ impl Lockfile {
             "unvendored_tests": false,
             "tool": {},
         });
+        self.insert(&wheel.name, known)
+    }
+
+    /// Adds the archives beside the wheels in `dist`: `<name>-tests.zip` (unvendored tests,
+    /// an entry `<name>-tests` that depends on the package, which gets
+    /// `unvendored_tests = true`) and shared libraries' `<name>-<version>.zip` (installed into
+    /// `dynlib`). `prefix` goes before each file name. Returns the archives added.
+    pub fn add_archives(
+        &mut self,
+        dist: &Path,
+        prefix: &str,
+    ) -> Result<Vec<std::path::PathBuf>, IndexError> {
+        let mut zips: Vec<std::path::PathBuf> = fs_err::read_dir(dist)?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "zip"))
+            .collect();
+        zips.sort();
+        let mut added = Vec::new();
+        for zip in zips {
+            let file_name = zip
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            let sha256 = crate::hash::sha256_file(&zip)?;
+            let stem = file_name.trim_end_matches(".zip");
+            let entry = match stem.strip_suffix("-tests") {
+                Some(package) => self.tests_entry(&normalize(package), &sha256),
+                None => shared_library_entry(stem, &sha256),
+            };
+            let Some((name, mut entry)) = entry else {
+                continue;
+            };
+            entry["file_name"] = Value::String(format!("{prefix}{file_name}"));
+            self.insert(&name, entry)?;
+            added.push(zip);
+        }
+        Ok(added)
+    }
+
+    /// The `<package>-tests` entry, marking the package as having unvendored tests; `None`
+    /// when the package is not in the lockfile.
+    fn tests_entry(&mut self, package: &str, sha256: &str) -> Option<(String, Value)> {
+        let owner = self.packages.get_mut(package)?;
+        if owner.get("unvendored_tests").is_some() {
+            owner["unvendored_tests"] = Value::Bool(true);
+        }
+        let name = format!("{package}-tests");
+        let entry = json!({
+            "name": name, "version": owner["version"], "depends": [package], "imports": [],
+            "install_dir": "site", "package_type": "package", "sha256": sha256,
+            "unvendored_tests": false, "tool": {},
+        });
+        Some((name, entry))
+    }
+
+    /// Inserts an entry holding exactly the schema's keys (taken from `known`).
+    fn insert(&mut self, name: &str, known: Value) -> Result<(), IndexError> {
         let mut entry = Map::new();
         for key in &self.package_keys {
             let value = known
@@ -72,8 +131,7 @@ impl Lockfile {
                 .ok_or_else(|| IndexError::UnknownKey(key.clone()))?;
             entry.insert(key.clone(), value.clone());
         }
-        self.packages
-            .insert(normalize(&wheel.name), Value::Object(entry));
+        self.packages.insert(normalize(name), Value::Object(entry));
         Ok(())
     }
 
@@ -167,6 +225,17 @@ impl Lockfile {
     }
 }
 
+/// A shared library's runtime archive, `<name>-<version>.zip`, as Pyodide lists its own.
+fn shared_library_entry(stem: &str, sha256: &str) -> Option<(String, Value)> {
+    let (name, version) = stem.rsplit_once('-')?;
+    let entry = json!({
+        "name": name, "version": version, "depends": [], "imports": [],
+        "install_dir": "dynlib", "package_type": "shared_library", "sha256": sha256,
+        "unvendored_tests": false, "tool": {},
+    });
+    Some((name.to_string(), entry))
+}
+
 /// The package keys of a lockfile's schema: the union over its entries, sorted.
 fn schema(packages: &Map<String, Value>) -> Option<Vec<String>> {
     let mut keys: Vec<String> = packages
@@ -252,6 +321,32 @@ mod tests {
         assert!(
             json["packages"].get("six").is_none(),
             "--base none drops base packages"
+        );
+    }
+
+    #[test]
+    fn tests_and_shared_library_archives_get_their_own_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = Lockfile::from_base(&base(dir.path(), false), false).unwrap();
+        lock.add_wheel(&wheel("pkg", &[]), "pkg.whl").unwrap();
+        let dist = dir.path().join("dist");
+        fs_err::create_dir(&dist).unwrap();
+        fs_err::write(dist.join("pkg-tests.zip"), b"t").unwrap();
+        fs_err::write(dist.join("libfoo-1.2.zip"), b"l").unwrap();
+        fs_err::write(dist.join("gone-tests.zip"), b"x").unwrap();
+        let added = lock.add_archives(&dist, "files/").unwrap();
+        assert_eq!(added.len(), 2);
+        let json = lock.to_json();
+        let packages = &json["packages"];
+        assert_eq!(packages["pkg"]["unvendored_tests"], true);
+        assert_eq!(packages["pkg-tests"]["depends"], json!(["pkg"]));
+        assert_eq!(packages["pkg-tests"]["file_name"], "files/pkg-tests.zip");
+        assert_eq!(packages["libfoo"]["install_dir"], "dynlib");
+        assert_eq!(packages["libfoo"]["package_type"], "shared_library");
+        assert_eq!(packages["libfoo"]["version"], "1.2");
+        assert!(
+            packages.get("gone-tests").is_none(),
+            "tests of a package not listed"
         );
     }
 

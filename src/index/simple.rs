@@ -22,6 +22,8 @@ const API_VERSION: &str = "1.1";
 
 /// Where the site's files live and how links are written.
 pub struct Site<'a> {
+    /// The directory holding the wheels (and their tests and library archives).
+    pub dist: &'a Path,
     /// The site directory.
     pub dir: &'a Path,
     /// The URL the site will be served from (`…/` for absolute links); relative if absent.
@@ -38,9 +40,9 @@ struct Listed {
     metadata: WheelMetadata,
 }
 
-/// Writes the site for every wheel in `dist`; returns the number of projects.
-pub fn write_site(dist: &Path, site: &Site) -> Result<usize, IndexError> {
-    let wheels = wheels_in(dist)?;
+/// Writes the site for every wheel in `site.dist`; returns the number of projects.
+pub fn write_site(site: &Site) -> Result<usize, IndexError> {
+    let wheels = wheels_in(site.dist)?;
     let metadata = read_all(&wheels)?;
     let mut projects: BTreeMap<String, Vec<Listed>> = BTreeMap::new();
     for (path, metadata) in wheels.iter().zip(metadata) {
@@ -170,6 +172,10 @@ fn write_lock(site: &Site, projects: &BTreeMap<String, Vec<Listed>>) -> Result<(
     lock.rebase_package_files(site.base_packages_url);
     for listed in projects.values().flatten() {
         lock.add_wheel(&listed.metadata, &format!("files/{}", listed.file_name))?;
+    }
+    for archive in lock.add_archives(site.dist, "files/")? {
+        let name = archive.file_name().unwrap_or_default();
+        write_atomic(&site.dir.join("files").join(name), &fs_err::read(&archive)?)?;
     }
     lock.write(&site.dir.join("pyodide-lock.json"))
 }

@@ -64,7 +64,8 @@ fn run_in_pyodide(spec: &TestSpec) {
     assert!(outcome.passed, "{:#?}\n{}", outcome.failures, outcome.log);
 }
 
-/// A dist dir with markupsafe, six and the C++ fixture.
+/// A dist dir with markupsafe, six, the C++ fixture and the Meson fixture (whose tests are
+/// unvendored into `meson-ext-tests.zip`).
 fn dist() -> (tempfile::TempDir, PathBuf) {
     let root = tempfile::tempdir().unwrap();
     let dist = root.path().join("dist");
@@ -72,6 +73,7 @@ fn dist() -> (tempfile::TempDir, PathBuf) {
         "recipes/markupsafe",
         "recipes/six",
         "tests/fixtures/cxx-ext",
+        "tests/fixtures/meson-ext",
     ] {
         build(&repo().join(recipe), &dist);
     }
@@ -207,6 +209,12 @@ fn the_lockfile_passes_the_reference_parser() {
         assert_eq!(ours["errors"], own["errors"], "{}", lock.display());
         let text = std::fs::read_to_string(&lock).unwrap();
         assert!(text.contains("\"cxx-ext\""), "the built wheels are listed");
+        let lock: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(lock["packages"]["meson-ext"]["unvendored_tests"], true);
+        assert_eq!(
+            lock["packages"]["meson-ext-tests"]["depends"],
+            serde_json::json!(["meson-ext"])
+        );
     }
 }
 
