@@ -30,7 +30,8 @@ pub enum WheelError {
         /// The underlying zip error.
         source: zip::result::ZipError,
     },
-    /// An archive entry would land outside the unpack directory (zip slip) or is a link.
+    /// An archive entry would land outside the unpack directory (zip slip), is a link or a
+    /// device, or collides with another.
     #[error(
         "`{}` contains unsafe entry `{entry}` ({reason}); refusing to unpack it — \
          rebuild the wheel with a standard PEP 517 backend",
@@ -42,8 +43,11 @@ pub enum WheelError {
         /// The entry name as stored in the archive.
         entry: String,
         /// Why the entry was rejected.
-        reason: &'static str,
+        reason: String,
     },
+    /// The wheel could not be unpacked (damaged, or past the size limits).
+    #[error(transparent)]
+    Archive(crate::archive::ArchiveError),
     /// The wheel does not have exactly one top-level `.dist-info` directory.
     #[error(
         "`{}` must contain exactly one top-level `*.dist-info` directory, found {found}; \

@@ -1,13 +1,11 @@
 //! Unpacking a wheel into a directory, refusing entries that could escape it (zip slip).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use zip::read::ZipFile;
 use zip::ZipArchive;
 
-use super::perm;
 use super::{WheelError, WheelName};
+use crate::archive::ArchiveError;
 
 /// A wheel unpacked into a directory, ready to be repaired and written back.
 #[derive(Debug)]
@@ -31,15 +29,20 @@ impl UnpackedWheel {
 
 /// Unpacks `wheel` into `dir` (which should be empty) and finds its `.dist-info` directory.
 ///
-/// Absolute paths, `..` components, backslashes and symlinks are rejected with
+/// The zip goes through [`crate::archive`]'s checks: absolute paths, `..` components,
+/// backslashes, links, devices and duplicate names are rejected with
 /// [`WheelError::UnsafeEntry`] naming the entry.
 pub fn unpack(wheel: &Path, dir: &Path) -> Result<UnpackedWheel, WheelError> {
     let name = wheel_file_name(wheel)?.parse()?;
-    let mut archive = open_archive(wheel)?;
-    for index in 0..archive.len() {
-        let mut entry = archive.by_index(index).map_err(zip_error(wheel))?;
-        extract_entry(&mut entry, wheel, dir)?;
-    }
+    fs_err::create_dir_all(dir)?;
+    crate::archive::unpack(wheel, dir).map_err(|error| match error {
+        ArchiveError::Refused { entry, reason, .. } => WheelError::UnsafeEntry {
+            wheel: wheel.to_owned(),
+            entry,
+            reason,
+        },
+        other => WheelError::Archive(other),
+    })?;
     let dist_info = find_dist_info(wheel, dir)?;
     let root = dir.to_owned();
     Ok(UnpackedWheel {
@@ -82,60 +85,6 @@ pub(super) fn archive_path(root: &Path, path: &Path) -> Result<String, WheelErro
         .ok_or_else(|| WheelError::NonUtf8Path {
             path: path.to_owned(),
         })
-}
-
-fn extract_entry<R: Read>(
-    entry: &mut ZipFile<R>,
-    wheel: &Path,
-    dir: &Path,
-) -> Result<(), WheelError> {
-    let name = entry.name().to_owned();
-    let unsafe_entry = |reason| WheelError::UnsafeEntry {
-        wheel: wheel.to_owned(),
-        entry: name.clone(),
-        reason,
-    };
-    let dest = dir.join(safe_entry_path(&name).map_err(unsafe_entry)?);
-    if entry.is_symlink() {
-        return Err(unsafe_entry("wheels may not contain symbolic links"));
-    }
-    if entry.is_dir() {
-        return Ok(fs_err::create_dir_all(&dest)?);
-    }
-    let mut data = Vec::with_capacity(entry.size().try_into().unwrap_or(0));
-    entry
-        .read_to_end(&mut data)
-        .map_err(|e| zip_error(wheel)(e.into()))?;
-    if let Some(parent) = dest.parent() {
-        fs_err::create_dir_all(parent)?;
-    }
-    fs_err::write(&dest, data)?;
-    let executable = entry.unix_mode().is_some_and(perm::mode_is_executable);
-    Ok(perm::set_mode(&dest, executable)?)
-}
-
-/// Turns an archive entry name into a relative path that stays inside the unpack directory.
-fn safe_entry_path(name: &str) -> Result<PathBuf, &'static str> {
-    if name.contains('\0') {
-        return Err("the name contains a NUL byte");
-    }
-    if name.contains('\\') {
-        return Err("the name contains a backslash");
-    }
-    if name.starts_with('/') || name.as_bytes().get(1) == Some(&b':') {
-        return Err("it is an absolute path");
-    }
-    let mut path = PathBuf::new();
-    for part in name.split('/').filter(|p| !p.is_empty() && *p != ".") {
-        if part == ".." {
-            return Err("it contains a `..` component");
-        }
-        path.push(part);
-    }
-    if path.as_os_str().is_empty() {
-        return Err("the name is empty");
-    }
-    Ok(path)
 }
 
 /// Finds the single top-level `*.dist-info` directory of an unpacked wheel.
@@ -210,7 +159,30 @@ mod tests {
         let err = unpack(&wheel, &tmp.path().join("out"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("unsafe entry `pkg/link` (wheels may not contain symbolic links)"));
+        assert!(
+            err.contains("unsafe entry `pkg/link` (it is a symbolic link)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_name_stored_twice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let wheel = build_wheel(
+            tmp.path(),
+            "pkg-1.0-py3-none-any.whl",
+            &[("pkg/a.py", b"good"), ("pkg/b.py", b"evil")],
+        );
+        let mut bytes = fs_err::read(&wheel).unwrap();
+        crate::archive::tests::rename_in_place(&mut bytes, "pkg/b.py", "pkg/a.py");
+        fs_err::write(&wheel, bytes).unwrap();
+        let err = unpack(&wheel, &tmp.path().join("out"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("unsafe entry `pkg/a.py` (an earlier entry"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -233,6 +205,6 @@ mod tests {
         let err = unpack(&wheel, &tmp.path().join("out"))
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("zip error in `"), "{err}");
+        assert!(err.contains("is not a readable archive"), "{err}");
     }
 }

@@ -173,6 +173,8 @@ mod tests {
     fn good_wheel(tmp: &Path) -> PathBuf {
         let files: &[(&str, &[u8])] = &[("pkg/a.py", b"a = 1\n"), ("pkg/b.py", b"b = 2\n")];
         let built = build_wheel(tmp, "pkg-1.0-py3-none-any.whl", files);
+        // Unpacking never overwrites: each call starts from an empty tree.
+        let _ = fs_err::remove_dir_all(tmp.join("tree"));
         let mut unpacked = unpack(&built, &tmp.join("tree")).unwrap();
         unpacked.repair(&target()).unwrap();
         unpacked.write(&tmp.join("dist"), 0).unwrap()
