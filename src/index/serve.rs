@@ -10,10 +10,34 @@ use std::time::{Duration, Instant};
 /// The PEP 691 JSON media type.
 const JSON_MEDIA_TYPE: &str = "application/vnd.pypi.simple.v1+json";
 
-/// Serves `site` on `address` until `lifetime` passes (forever without one). `on_bound`
+/// What a server serves: the site, directories mounted at URL prefixes, and pages held in
+/// memory.
+#[derive(Debug, Clone, Default)]
+pub struct Routes {
+    /// The site directory, for every path nothing else claims.
+    pub site: PathBuf,
+    /// `(prefix, dir)`: a path starting with `/prefix/` is served from `dir`.
+    pub mounts: Vec<(String, PathBuf)>,
+    /// `(path, html)`: a page at an exact path.
+    pub pages: Vec<(String, String)>,
+}
+
+impl Routes {
+    /// The directory and the path below it that a request path maps to.
+    fn root_for<'a>(&'a self, path: &'a str) -> (&'a Path, &'a str) {
+        for (prefix, dir) in &self.mounts {
+            if let Some(rest) = path.strip_prefix(&format!("/{prefix}/")) {
+                return (dir, rest);
+            }
+        }
+        (&self.site, path)
+    }
+}
+
+/// Serves `routes` on `address` until `lifetime` passes (forever without one). `on_bound`
 /// learns the bound address (port 0 picks a free one) before the first request.
 pub fn serve(
-    site: &Path,
+    routes: &Routes,
     address: &str,
     lifetime: Option<Duration>,
     on_bound: impl FnOnce(SocketAddr),
@@ -25,10 +49,10 @@ pub fn serve(
     while deadline.is_none_or(|deadline| Instant::now() < deadline) {
         match listener.accept() {
             Ok((stream, _)) => {
-                let site = site.to_path_buf();
+                let routes = routes.clone();
                 std::thread::spawn(move || {
                     // A client that hangs up mid-response is its own business.
-                    let _ = handle(stream, &site);
+                    let _ = handle(stream, &routes);
                 });
             }
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
@@ -80,7 +104,7 @@ fn read_request(stream: &TcpStream) -> io::Result<Request> {
     })
 }
 
-fn handle(mut stream: TcpStream, site: &Path) -> io::Result<()> {
+fn handle(mut stream: TcpStream, routes: &Routes) -> io::Result<()> {
     let request = read_request(&stream)?;
     if request.method != "GET" && request.method != "HEAD" {
         return respond(
@@ -91,7 +115,12 @@ fn handle(mut stream: TcpStream, site: &Path) -> io::Result<()> {
             &request,
         );
     }
-    let Some(path) = safe_relative(&request.path).map(|relative| site.join(relative)) else {
+    if let Some((_, page)) = routes.pages.iter().find(|(path, _)| *path == request.path) {
+        let html = "text/html; charset=utf-8";
+        return respond(&mut stream, "200 OK", html, page.as_bytes(), &request);
+    }
+    let (root, below) = routes.root_for(&request.path);
+    let Some(path) = safe_relative(below).map(|relative| root.join(relative)) else {
         return not_found(&mut stream, &request);
     };
     if path.is_dir() && !request.path.ends_with('/') {
@@ -284,7 +313,10 @@ mod tests {
         fs_err::write(dir.path().join("simple/six/index.json"), "{}").unwrap();
         fs_err::write(dir.path().join("simple/six/index.html"), "<html>").unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
-        let site = dir.path().to_path_buf();
+        let site = Routes {
+            site: dir.path().to_path_buf(),
+            ..Routes::default()
+        };
         let server = std::thread::spawn(move || {
             serve(
                 &site,

@@ -2,6 +2,7 @@
 //! real Pyodide under Node.js. A test that cannot find the toolchain fails; none is skipped.
 
 mod breadth;
+mod browser;
 mod bytecode;
 mod cache;
 mod common;
