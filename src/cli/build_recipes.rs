@@ -38,6 +38,11 @@ pub(super) struct BuildRecipesArgs {
     /// target's own lockfile), when every package built.
     #[arg(long)]
     install: bool,
+    /// Build only shard `i` of `n` (1-based, e.g. `2/3`), for CI jobs: balanced parts,
+    /// each package with its host dependencies; merge the jobs' lockfiles with
+    /// `emwheel lock merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<graph::Shard>,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -47,7 +52,11 @@ pub(super) struct BuildRecipesArgs {
 pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
     let selectors = graph::parse_selection(&args.selection)?;
     let set = RecipeSet::load(&args.recipe_dir)?;
-    let plan = Plan::new(&set, &graph::select(&set, &selectors)?)?;
+    let mut plan = Plan::new(&set, &graph::select(&set, &selectors)?)?;
+    if let Some(shard) = args.shard {
+        plan = plan.restrict(&graph::shard_nodes(&plan, shard));
+        ui.status(&format!("shard {shard}: {} packages", plan.nodes().len()));
+    }
     let (target, toolchain) = args.target.resolve(ui)?;
     let context = BuildContext {
         target: &target,

@@ -1,8 +1,9 @@
-//! `emwheel lock`: a `pyodide-lock.json` for the wheels in a directory.
+//! `emwheel lock`: a `pyodide-lock.json` for the wheels in a directory; `emwheel lock
+//! merge`: one lockfile from the lockfiles of shards built for the same target.
 
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, Subcommand};
 
 use super::TargetArgs;
 use crate::index::lock::Lockfile;
@@ -11,9 +12,13 @@ use crate::target::Target;
 use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub(super) struct LockArgs {
+    #[command(subcommand)]
+    command: Option<LockCommand>,
     /// The directory holding the wheels.
-    dist: PathBuf,
+    #[arg(required = true)]
+    dist: Option<PathBuf>,
     /// The lockfile whose `info` and packages to start from, or `none` for only the wheels
     /// (the target's schema still applies) [default: the target's own lockfile].
     #[arg(long)]
@@ -25,14 +30,53 @@ pub(super) struct LockArgs {
     target: TargetArgs,
 }
 
+#[derive(Debug, Subcommand)]
+enum LockCommand {
+    /// Join lockfiles of the same target (e.g. one per `build-recipes --shard` job).
+    Merge(MergeArgs),
+}
+
+#[derive(Debug, Args)]
+struct MergeArgs {
+    /// The lockfiles, all for the same target; a package listed twice must be identical.
+    #[arg(required = true, num_args = 1..)]
+    lockfiles: Vec<PathBuf>,
+    /// Where to write the merged lockfile.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// The target whose own lockfile the shards started from: a package it lists gives
+    /// way to a shard's rebuild of it.
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
 pub(super) fn run(args: LockArgs, ui: &Ui) -> miette::Result<()> {
+    if let Some(LockCommand::Merge(merge)) = args.command {
+        return run_merge(merge, ui);
+    }
+    let dist = args.dist.expect("clap requires it without a subcommand");
     let target = args.target.target()?;
     let output = args
         .output
-        .unwrap_or_else(|| args.dist.join("pyodide-lock.json"));
-    let count = write_lock(&target, &args.dist, args.base.as_deref(), &output, ui)?;
+        .unwrap_or_else(|| dist.join("pyodide-lock.json"));
+    let count = write_lock(&target, &dist, args.base.as_deref(), &output, ui)?;
     ui.status(&format!("wrote {} ({count} wheels)", output.display()));
     println!("{}", output.display());
+    Ok(())
+}
+
+fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
+    let target = args.target.target()?;
+    let base = Lockfile::from_base(&target.runtime_dir().join("pyodide-lock.json"), true)?;
+    let merged = Lockfile::merge(&args.lockfiles, &base)?;
+    merged.write(&args.output)?;
+    ui.status(&format!(
+        "wrote {} ({} packages from {} lockfiles)",
+        args.output.display(),
+        merged.package_count(),
+        args.lockfiles.len()
+    ));
+    println!("{}", args.output.display());
     Ok(())
 }
 
