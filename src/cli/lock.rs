@@ -59,10 +59,38 @@ pub(super) fn run(args: LockArgs, ui: &Ui) -> miette::Result<()> {
     let output = args
         .output
         .unwrap_or_else(|| dist.join("pyodide-lock.json"));
-    let count = write_lock(&target, &dist, args.base.as_deref(), &output, ui)?;
-    ui.status(&format!("wrote {} ({count} wheels)", output.display()));
-    println!("{}", output.display());
+    let written = write_lock(&target, &dist, args.base.as_deref(), &output, ui)?;
+    ui.status(&format!(
+        "wrote {} ({} wheels)",
+        output.display(),
+        written.wheels
+    ));
+    print_lockfile(ui, written.document(&output), &output);
     Ok(())
+}
+
+/// What [`write_lock`] wrote.
+pub(super) struct Written {
+    /// The wheels added.
+    pub wheels: usize,
+    /// The lockfile's packages, the base's included.
+    pub packages: usize,
+}
+
+impl Written {
+    /// The `--json` description of the lockfile at `path`.
+    pub fn document(&self, path: &Path) -> serde_json::Value {
+        serde_json::json!({ "path": path, "wheels": self.wheels, "packages": self.packages })
+    }
+}
+
+/// The lockfile's path on stdout, or with `--json` the document `{status, lockfile}`.
+fn print_lockfile(ui: &Ui, lockfile: serde_json::Value, path: &Path) {
+    if ui.json() {
+        ui.document(serde_json::json!({ "status": "ok", "lockfile": lockfile }));
+    } else {
+        println!("{}", path.display());
+    }
 }
 
 fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
@@ -70,25 +98,28 @@ fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
     let base = Lockfile::from_base(&target.runtime_dir().join("pyodide-lock.json"), true)?;
     let merged = Lockfile::merge(&args.lockfiles, &base)?;
     merged.write(&args.output)?;
+    let packages = merged.package_count();
     ui.status(&format!(
-        "wrote {} ({} packages from {} lockfiles)",
+        "wrote {} ({packages} packages from {} lockfiles)",
         args.output.display(),
-        merged.package_count(),
         args.lockfiles.len()
     ));
-    println!("{}", args.output.display());
+    let lockfile = serde_json::json!({
+        "path": args.output, "packages": packages, "merged": args.lockfiles,
+    });
+    print_lockfile(ui, lockfile, &args.output);
     Ok(())
 }
 
 /// Writes the lockfile of every wheel in `dist` over `base` (the target's own lockfile by
-/// default, or `none`), warning about dependencies nothing provides; returns the wheel count.
+/// default, or `none`), warning about dependencies nothing provides.
 pub(super) fn write_lock(
     target: &Target,
     dist: &Path,
     base: Option<&str>,
     output: &Path,
     ui: &Ui,
-) -> miette::Result<usize> {
+) -> miette::Result<Written> {
     let target_lock = target.runtime_dir().join("pyodide-lock.json");
     let mut lock = match base {
         Some("none") => Lockfile::from_base(&target_lock, false)?,
@@ -109,5 +140,8 @@ pub(super) fn write_lock(
         ));
     }
     lock.write(output)?;
-    Ok(wheels.len())
+    Ok(Written {
+        wheels: wheels.len(),
+        packages: lock.package_count(),
+    })
 }

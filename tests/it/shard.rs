@@ -32,11 +32,12 @@ fn three_shards_merge_into_the_unsharded_lockfile() {
         "tests/fixtures/needs-six",
     ]);
     let whole = tempfile::tempdir().unwrap();
-    assert_success(&build_recipes(
-        recipes.path(),
+    let output = build_recipes(recipes.path(), whole.path(), &["*", "--install", "--json"]);
+    assert_success(&output);
+    check_document(
+        &serde_json::from_slice(&output.stdout).unwrap(),
         whole.path(),
-        &["*", "--install"],
-    ));
+    );
     let shards = tempfile::tempdir().unwrap();
     let mut lockfiles = Vec::new();
     let mut built = 0;
@@ -52,7 +53,13 @@ fn three_shards_merge_into_the_unsharded_lockfile() {
     }
     assert_eq!(built, 4, "every package in exactly one shard");
     let merged = shards.path().join("pyodide-lock.json");
-    assert_success(&merge(&lockfiles, &merged));
+    let mut command = emwheel();
+    command.args(["lock", "merge", "--json"]).args(&lockfiles);
+    let output = command.arg("-o").arg(&merged).output().unwrap();
+    assert_success(&output);
+    let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["lockfile"]["path"], merged.to_str().unwrap());
+    assert_eq!(document["lockfile"]["merged"].as_array().unwrap().len(), 3);
     let (merged, whole) = (
         read_json(&merged),
         read_json(&whole.path().join("pyodide-lock.json")),
@@ -62,6 +69,41 @@ fn three_shards_merge_into_the_unsharded_lockfile() {
         assert_eq!(merged["packages"][name], whole["packages"][name], "{name}");
     }
     assert_eq!(merged["packages"], whole["packages"]);
+}
+
+/// The `--json` document of `build-recipes '*' --install` into `out`: four packages
+/// built, each wheel's sha256 matching its file, logs kept, and the lockfile.
+fn check_document(document: &Value, out: &Path) {
+    assert_eq!(document["status"], "ok", "{document}");
+    assert!(document["json_version"].is_number(), "{document}");
+    let packages = document["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 4, "{document}");
+    for package in packages {
+        assert!(
+            ["built", "cached"].contains(&package["status"].as_str().unwrap()),
+            "{package}"
+        );
+        assert!(package["seconds"].as_f64().unwrap() >= 0.0, "{package}");
+        let wheel = std::fs::read(package["wheel"].as_str().unwrap()).unwrap();
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(wheel);
+        assert_eq!(package["sha256"], hex::encode(digest), "{package}");
+        if package["status"] == "built" {
+            assert!(
+                Path::new(package["log"].as_str().unwrap()).is_file(),
+                "{package}"
+            );
+        }
+    }
+    let lockfile = &document["lockfile"];
+    assert_eq!(
+        lockfile["path"],
+        out.join("pyodide-lock.json").to_str().unwrap()
+    );
+    assert_eq!(lockfile["wheels"], 4);
+    assert!(
+        lockfile["packages"].as_u64().unwrap() > 4,
+        "the target's own too"
+    );
 }
 
 #[test]
@@ -79,12 +121,15 @@ fn bad_shards_other_targets_and_conflicts_are_refused() {
         let file = out.path().join(name);
         let mut command = emwheel();
         command
-            .arg("lock")
+            .args(["lock", "--json"])
             .arg(out.path())
             .arg("-o")
-            .arg(&file)
-            .args(extra);
-        assert_success(&command.output().unwrap());
+            .arg(&file);
+        let output = command.args(extra).output().unwrap();
+        assert_success(&output);
+        let document: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(document["lockfile"]["wheels"], 1, "{document}");
+        assert_eq!(document["lockfile"]["path"], file.to_str().unwrap());
         file
     };
     let (new, old) = (
