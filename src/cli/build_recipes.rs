@@ -11,7 +11,7 @@ use super::TargetArgs;
 use crate::build::BuildContext;
 use crate::graph::{self, Options, PackageReport, Plan, RecipeSet, Report, Status};
 use crate::target::Target;
-use crate::ui::Ui;
+use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]
 pub(super) struct BuildRecipesArgs {
@@ -87,7 +87,13 @@ fn plan(args: &BuildRecipesArgs, set: &RecipeSet, ui: &Ui) -> miette::Result<Pla
         return Ok(plan);
     };
     let plan = plan.restrict(&graph::shard_nodes(&plan, shard));
-    ui.status(&format!("shard {shard}: {} packages", plan.nodes().len()));
+    match plan.nodes().len() {
+        0 => ui.warn(&format!(
+            "shard {shard} has no packages: the build set splits into fewer groups than {}",
+            shard.count
+        )),
+        count => ui.status(&format!("shard {shard}: {count} packages")),
+    }
     Ok(plan)
 }
 
@@ -103,12 +109,15 @@ fn conclude(
         true => report.packages.iter().map(package_document).collect(),
         false => Vec::new(),
     };
-    let seconds = report.seconds;
+    let (seconds, empty) = (report.seconds, report.packages.is_empty());
     let failures = show(report, ui);
     let mut lockfile = None;
     if args.install && failures == 0 {
         let lock = args.out_dir.join("pyodide-lock.json");
-        let written = super::lock::write_lock(target, &args.out_dir, None, &lock, ui)?;
+        let written = match empty {
+            true => super::lock::write_target_lock(target, &lock)?,
+            false => super::lock::write_lock(target, &args.out_dir, None, &lock, ui)?,
+        };
         ui.status(&format!(
             "wrote {} ({} wheels)",
             lock.display(),

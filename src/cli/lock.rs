@@ -95,7 +95,7 @@ fn print_lockfile(ui: &Ui, lockfile: serde_json::Value, path: &Path) {
 
 fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
     let target = args.target.target()?;
-    let base = Lockfile::from_base(&target.runtime_dir().join("pyodide-lock.json"), true)?;
+    let base = Lockfile::from_base(&target_lock(&target), true)?;
     let merged = Lockfile::merge(&args.lockfiles, &base)?;
     merged.write(&args.output)?;
     let packages = merged.package_count();
@@ -120,7 +120,7 @@ pub(super) fn write_lock(
     output: &Path,
     ui: &Ui,
 ) -> miette::Result<Written> {
-    let target_lock = target.runtime_dir().join("pyodide-lock.json");
+    let target_lock = target_lock(target);
     let mut lock = match base {
         Some("none") => Lockfile::from_base(&target_lock, false)?,
         Some(path) => Lockfile::from_base(Path::new(path), true)?,
@@ -142,6 +142,24 @@ pub(super) fn write_lock(
     lock.write(output)?;
     Ok(Written {
         wheels: wheels.len(),
+        packages: lock.package_count(),
+    })
+}
+
+/// The target's own lockfile.
+fn target_lock(target: &Target) -> PathBuf {
+    target.runtime_dir().join("pyodide-lock.json")
+}
+
+/// Writes the target's own lockfile unchanged: what an empty shard contributes.
+pub(super) fn write_target_lock(target: &Target, output: &Path) -> miette::Result<Written> {
+    let lock = Lockfile::from_base(&target_lock(target), true)?;
+    if let Some(dir) = output.parent() {
+        fs_err::create_dir_all(dir).map_err(|e| miette::miette!("{e}"))?;
+    }
+    lock.write(output)?;
+    Ok(Written {
+        wheels: 0,
         packages: lock.package_count(),
     })
 }

@@ -116,6 +116,20 @@ fn bad_shards_other_targets_and_conflicts_are_refused() {
     assert!(stderr.contains("`4/3` is not a shard"), "{stderr}");
     assert!(stderr.contains("--shard 2/3"), "{stderr}");
     assert_success(&build_recipes(recipes.path(), out.path(), &["*"]));
+    let empty = out.path().join("empty");
+    let output = build_recipes(
+        recipes.path(),
+        &empty,
+        &["*", "--install", "--shard", "2/2"],
+    );
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("shard 2/2 has no packages"), "{stderr}");
+    let empty_lock = read_json(&empty.join("pyodide-lock.json"));
+    assert!(
+        empty_lock["packages"]["six"].is_object(),
+        "the target's own"
+    );
     ensure_version("0.27.7");
     let lock = |name: &str, extra: &[&str]| {
         let file = out.path().join(name);
