@@ -10,7 +10,8 @@ use super::build::{source_date_epoch, OutputArgs};
 use super::TargetArgs;
 use crate::build::BuildContext;
 use crate::graph::{self, Options, PackageReport, Plan, RecipeSet, Report, Status};
-use crate::ui::Ui;
+use crate::target::Target;
+use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]
 pub(super) struct BuildRecipesArgs {
@@ -38,6 +39,11 @@ pub(super) struct BuildRecipesArgs {
     /// target's own lockfile), when every package built.
     #[arg(long)]
     install: bool,
+    /// Build only shard `i` of `n` (1-based, e.g. `2/3`), for CI jobs: balanced parts,
+    /// each package with its host dependencies; merge the jobs' lockfiles with
+    /// `emwheel lock merge`.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<graph::Shard>,
     #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
@@ -45,9 +51,8 @@ pub(super) struct BuildRecipesArgs {
 }
 
 pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
-    let selectors = graph::parse_selection(&args.selection)?;
     let set = RecipeSet::load(&args.recipe_dir)?;
-    let plan = Plan::new(&set, &graph::select(&set, &selectors)?)?;
+    let plan = plan(&args, &set, ui)?;
     let (target, toolchain) = args.target.resolve(ui)?;
     let context = BuildContext {
         target: &target,
@@ -71,18 +76,90 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
     ui.begin(plan.nodes().len());
     let report = graph::build_all(&set, &plan, &context, &options, ui);
     ui.finish();
-    finish(report?, ui)?;
-    if args.install {
-        let lock = args.out_dir.join("pyodide-lock.json");
-        let count = super::lock::write_lock(&target, &args.out_dir, None, &lock, ui)?;
-        ui.status(&format!("wrote {} ({count} wheels)", lock.display()));
-    }
-    Ok(())
+    conclude(&args, report?, &target, ui)
 }
 
-/// Shows each failure and the summary, prints the wheels on stdout, and fails when a
-/// package failed.
-fn finish(report: Report, ui: &Ui) -> miette::Result<()> {
+/// The build set of the selection, or of its `--shard`.
+fn plan(args: &BuildRecipesArgs, set: &RecipeSet, ui: &Ui) -> miette::Result<Plan> {
+    let selectors = graph::parse_selection(&args.selection)?;
+    let plan = Plan::new(set, &graph::select(set, &selectors)?)?;
+    let Some(shard) = args.shard else {
+        return Ok(plan);
+    };
+    let plan = plan.restrict(&graph::shard_nodes(&plan, shard));
+    match plan.nodes().len() {
+        0 => ui.warn(&format!(
+            "shard {shard} has no packages: the build set splits into fewer groups than {}",
+            shard.count
+        )),
+        count => ui.status(&format!("shard {shard}: {count} packages")),
+    }
+    Ok(plan)
+}
+
+/// Reports the run (the summary, the wheels or the `--json` document), writes the
+/// lockfile with `--install` when every package built, and fails when one failed.
+fn conclude(
+    args: &BuildRecipesArgs,
+    report: Report,
+    target: &Target,
+    ui: &Ui,
+) -> miette::Result<()> {
+    let packages: Vec<_> = match ui.json() {
+        true => report.packages.iter().map(package_document).collect(),
+        false => Vec::new(),
+    };
+    let (seconds, empty) = (report.seconds, report.packages.is_empty());
+    let failures = show(report, ui);
+    let mut lockfile = None;
+    if args.install && failures == 0 {
+        let lock = args.out_dir.join("pyodide-lock.json");
+        let written = match empty {
+            true => super::lock::write_target_lock(target, &lock)?,
+            false => super::lock::write_lock(target, &args.out_dir, None, &lock, ui)?,
+        };
+        ui.status(&format!(
+            "wrote {} ({} wheels)",
+            lock.display(),
+            written.wheels
+        ));
+        lockfile = Some(written.document(&lock));
+    }
+    if ui.json() {
+        let status = if failures == 0 { "ok" } else { "failed" };
+        ui.document(serde_json::json!({
+            "status": status, "target": target.info.name, "seconds": seconds,
+            "packages": packages, "lockfile": lockfile,
+        }));
+    }
+    match failures {
+        0 => Ok(()),
+        _ if ui.json() => Err(super::Reported.into()),
+        _ => Err(miette::miette!(
+            help = "the summary above names each failure's build directory and log",
+            "{failures} of the selected packages failed to build"
+        )),
+    }
+}
+
+/// One package as `--json` describes it: the summary row's status and note, its time, its
+/// wheel (path and sha256), its log, and a failure's error.
+fn package_document(package: &PackageReport) -> serde_json::Value {
+    let [name, status, _, note] = row(package);
+    let sha256 = (package.wheel.as_deref()).and_then(|wheel| crate::hash::sha256_file(wheel).ok());
+    let error = match &package.status {
+        Status::Failed(error) => Some(error.to_string()),
+        _ => None,
+    };
+    serde_json::json!({
+        "name": name, "status": status, "seconds": package.seconds, "note": note,
+        "wheel": package.wheel, "sha256": sha256, "log": package.log, "error": error,
+    })
+}
+
+/// Shows each failure and the summary on stderr, prints the wheels on stdout (not with
+/// `--json`), and returns how many packages failed.
+fn show(report: Report, ui: &Ui) -> usize {
     let summary = summary(&report);
     let failures = report.failures();
     let mut wheels = Vec::new();
@@ -93,16 +170,12 @@ fn finish(report: Report, ui: &Ui) -> miette::Result<()> {
         }
     }
     ui.status(&summary);
-    for wheel in wheels {
-        println!("{}", wheel.display());
+    if !ui.json() {
+        for wheel in wheels {
+            println!("{}", wheel.display());
+        }
     }
-    if failures == 0 {
-        return Ok(());
-    }
-    Err(miette::miette!(
-        help = "the summary above names each failure's build directory and log",
-        "{failures} of the selected packages failed to build"
-    ))
+    failures
 }
 
 /// The summary table: package, status, time, and a note (why it was built, or where a

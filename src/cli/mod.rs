@@ -14,6 +14,7 @@ mod report;
 mod serve;
 mod target;
 mod test;
+mod test_project;
 
 use std::process::ExitCode;
 
@@ -79,6 +80,12 @@ enum Command {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("failed; see above")]
 struct Reported;
+
+/// A command run on the user's behalf (`test --project`) exited non-zero: emwheel exits
+/// with its status (1 when it does not fit an exit code), printing nothing more.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("the command exited with {0}")]
+struct CommandExit(i32);
 
 /// The `--json` document of a failed command: the message, its causes and the fix.
 fn error_document(report: &miette::Report) -> serde_json::Value {
@@ -175,6 +182,10 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(report) if report.downcast_ref::<Reported>().is_some() => ExitCode::from(1),
+        Err(report) if report.downcast_ref::<CommandExit>().is_some() => {
+            let CommandExit(code) = report.downcast_ref().expect("checked above");
+            ExitCode::from(u8::try_from(*code).ok().filter(|c| *c != 0).unwrap_or(1))
+        }
         Err(report) => {
             eprintln!("{report:?}");
             if ui.json() {

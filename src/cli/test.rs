@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use super::TargetArgs;
+use super::{test_project, TargetArgs};
 use crate::recipe;
 use crate::runtime::{PyodideRuntime, TestSpec};
 use crate::target::Target;
@@ -15,27 +15,41 @@ use crate::wheel::{self, WheelName};
 #[derive(Debug, Args)]
 pub(super) struct TestArgs {
     /// Wheels, or recipes whose wheel is in `--dist`.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "project", conflicts_with = "project")]
     inputs: Vec<PathBuf>,
-    /// Where to find recipes' wheels.
+    /// Where to find recipes' wheels (and the `--project`'s).
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
+    /// Run a project's own tests instead: install its wheel from `--dist` (found by
+    /// `[project] name`) and the `--test-requires`, mount DIR at `/project`, run
+    /// `--test-command` there; the exit code is the command's.
+    #[arg(long, value_name = "DIR")]
+    project: Option<PathBuf>,
+    /// The project's test command: `python -m <module> [args…]` or `python -c <code> [args…]`.
+    #[arg(long, requires = "project", default_value = "python -m pytest tests")]
+    test_command: String,
+    /// Requirements the tests need, installed with micropip from `--index-url`.
+    #[arg(long, requires = "project", num_args = 1..)]
+    test_requires: Vec<String>,
+    /// A package index (PEP 503/691, no trailing slash) for `--test-requires` [default:
+    /// micropip's, PyPI].
+    #[arg(long, requires = "project")]
+    index_url: Vec<String>,
     #[command(flatten)]
     target: TargetArgs,
 }
 
 pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let target = args.target.target()?;
+    if let Some(dir) = &args.project {
+        return run_project(&args, dir, &target, ui);
+    }
     let specs = args
         .inputs
         .iter()
         .map(|input| test_spec(input, &args.dist, &target))
         .collect::<miette::Result<Vec<_>>>()?;
-    let micropip = target.info.micropip_wheels.iter();
-    let runtime = PyodideRuntime::new(
-        target.runtime_dir(),
-        micropip.map(|wheel| target.dir.join(wheel)).collect(),
-    );
+    let runtime = runtime(&target);
     let mut failed = Vec::new();
     let mut results = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
@@ -80,6 +94,56 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
             "tests failed in Pyodide: {}",
             failed.join(", ")
         ))
+    }
+}
+
+/// The target's Pyodide, with its micropip.
+fn runtime(target: &Target) -> PyodideRuntime {
+    let micropip = target.info.micropip_wheels.iter();
+    PyodideRuntime::new(
+        target.runtime_dir(),
+        micropip.map(|wheel| target.dir.join(wheel)).collect(),
+    )
+}
+
+/// `--project`: the project's wheel and test requirements installed, its test command run
+/// in the mounted project directory; a non-zero exit status is emwheel's.
+fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette::Result<()> {
+    let command = test_project::parse_command(&args.test_command)?;
+    let name = test_project::project_name(dir)?;
+    let wheel = find_wheel(&args.dist, &name, None, target)?;
+    check_tags(&wheel, target)?;
+    let spec = test_project::spec(
+        dir,
+        wheel.clone(),
+        command,
+        &args.test_requires,
+        &args.index_url,
+    );
+    ui.status(&format!(
+        "testing {name} in Pyodide {}: {}",
+        target.info.name, args.test_command
+    ));
+    let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
+    let outcome = runtime(target).run_tests(&spec, work.path())?;
+    eprint!("{}", outcome.log);
+    if let Some(failure) = outcome.failures.first() {
+        return Err(miette::miette!("{name}: {failure}"));
+    }
+    let code = outcome.exit_code.unwrap_or(0);
+    if ui.json() {
+        ui.document(serde_json::json!({
+            "status": if code == 0 { "ok" } else { "failed" }, "target": target.info.name,
+            "project": dir, "wheel": wheel, "exit_code": code, "seconds": outcome.seconds,
+        }));
+    }
+    ui.status(&format!(
+        "{name}: the test command exited with {code} in {:.1}s",
+        outcome.seconds
+    ));
+    match code {
+        0 => Ok(()),
+        _ => Err(super::CommandExit(code).into()),
     }
 }
 
@@ -135,7 +199,7 @@ fn add_wheels(
         }
         add_wheels(&recipe::load(&dir)?, dist, target, wheels)?;
     }
-    let wheel = find_wheel(dist, recipe.name(), recipe.version(), target)?;
+    let wheel = find_wheel(dist, recipe.name(), Some(recipe.version()), target)?;
     check_tags(&wheel, target)?;
     if !wheels.contains(&wheel) {
         wheels.push(wheel);
@@ -166,10 +230,19 @@ fn incompatibility(path: &Path, target: &Target) -> miette::Result<Option<String
     Ok(name.incompatibility(&target.tags()))
 }
 
-/// The wheel of `name` `version` in `dist`: one the target supports if there is one (a dist
-/// dir may hold wheels for several targets), else any, whose tags the caller then reports.
-fn find_wheel(dist: &Path, name: &str, version: &str, target: &Target) -> miette::Result<PathBuf> {
-    let prefix = format!("{}-{version}-", wheel::normalize(name).replace('-', "_"));
+/// The wheel of `name` (at `version`, or any) in `dist`: one the target supports if there
+/// is one (a dist dir may hold wheels for several targets), else any, whose tags the caller
+/// then reports.
+fn find_wheel(
+    dist: &Path,
+    name: &str,
+    version: Option<&str>,
+    target: &Target,
+) -> miette::Result<PathBuf> {
+    let mut prefix = format!("{}-", wheel::normalize(name).replace('-', "_"));
+    if let Some(version) = version {
+        prefix.push_str(&format!("{version}-"));
+    }
     let mut candidates: Vec<PathBuf> = fs_err::read_dir(dist)
         .ok()
         .into_iter()
@@ -193,7 +266,8 @@ fn find_wheel(dist: &Path, name: &str, version: &str, target: &Target) -> miette
                 "build it first: `emwheel build <recipe> -o {}`",
                 dist.display()
             ),
-            "no wheel of `{name}` {version} in `{}`",
+            "no wheel of `{name}` {} in `{}`",
+            version.unwrap_or("(any version)"),
             dist.display()
         )
     })

@@ -11,6 +11,7 @@ mod recipes;
 mod run;
 mod schedule;
 mod select;
+mod shard;
 
 #[cfg(test)]
 mod testutil;
@@ -23,6 +24,7 @@ pub use recipes::RecipeSet;
 pub use run::{build_all, Options, PackageReport, Report, Status};
 pub use schedule::Outcome;
 pub use select::{parse_selection, select, Selector};
+pub use shard::{shard_nodes, BadShard, Shard};
 
 use crate::recipe::RecipeError;
 

@@ -53,13 +53,39 @@ impl Plan {
                 }
             })
             .collect();
+        Ok(Plan::from_nodes(nodes))
+    }
+
+    fn from_nodes(nodes: Vec<Node>) -> Self {
         let mut dependents = vec![Vec::new(); nodes.len()];
         for (i, node) in nodes.iter().enumerate() {
             for &dep in &node.host {
                 dependents[dep].push(i);
             }
         }
-        Ok(Plan { nodes, dependents })
+        Plan { nodes, dependents }
+    }
+
+    /// The plan of only the nodes `keep` (indices in build order), which must hold the host
+    /// dependencies of each of them, as a shard's do.
+    pub fn restrict(&self, keep: &[usize]) -> Self {
+        let new_index: BTreeMap<usize, usize> = keep
+            .iter()
+            .enumerate()
+            .map(|(new, &old)| (old, new))
+            .collect();
+        let nodes = keep
+            .iter()
+            .map(|&old| {
+                let node = &self.nodes[old];
+                let host = node.host.iter().map(|dep| new_index[dep]).collect();
+                Node {
+                    host,
+                    ..node.clone()
+                }
+            })
+            .collect();
+        Plan::from_nodes(nodes)
     }
 
     /// The packages in build order.

@@ -3,7 +3,7 @@
 //! rejects unknown keys, and 314.x added `tool`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde_json::{json, Map, Value};
@@ -47,6 +47,69 @@ impl Lockfile {
                 false => BTreeMap::new(),
             },
         })
+    }
+
+    /// Joins lockfiles written for the same target (per-shard builds): their packages
+    /// united, the first's `info`, schema and `tool`. A package listed twice must be
+    /// listed identically, except that an entry equal to `base`'s (the target's own
+    /// lockfile, which every shard starts from) gives way to a rebuilt one.
+    pub fn merge(paths: &[PathBuf], base: &Lockfile) -> Result<Self, IndexError> {
+        let (first, rest) = paths.split_first().expect("clap requires a lockfile");
+        let mut merged = Lockfile::from_base(first, true)?;
+        let mut origin: BTreeMap<String, PathBuf> = (merged.packages.keys())
+            .map(|name| (name.clone(), first.clone()))
+            .collect();
+        for path in rest {
+            let next = Lockfile::from_base(path, true)?;
+            if next.info != merged.info {
+                return Err(IndexError::DifferentTargets {
+                    first: first.clone(),
+                    second: path.clone(),
+                    first_info: merged.info.to_string(),
+                    second_info: next.info.to_string(),
+                });
+            }
+            merged.unite(next.packages, path, &mut origin, base)?;
+        }
+        Ok(merged)
+    }
+
+    /// Adds `packages` read from `path`; `origin` says where each known package came from.
+    fn unite(
+        &mut self,
+        packages: BTreeMap<String, Value>,
+        path: &Path,
+        origin: &mut BTreeMap<String, PathBuf>,
+        base: &Lockfile,
+    ) -> Result<(), IndexError> {
+        for (name, entry) in packages {
+            let from_base = base.packages.get(&name);
+            match self.packages.get(&name) {
+                Some(known) if *known == entry || from_base == Some(&entry) => {}
+                Some(known) if from_base == Some(known) => {
+                    origin.insert(name.clone(), path.to_path_buf());
+                    self.packages.insert(name, entry);
+                }
+                Some(known) => {
+                    return Err(IndexError::Conflict {
+                        keys: differing_keys(known, &entry),
+                        first: origin[&name].clone(),
+                        second: path.to_path_buf(),
+                        package: name,
+                    })
+                }
+                None => {
+                    origin.insert(name.clone(), path.to_path_buf());
+                    self.packages.insert(name, entry);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// How many packages it lists.
+    pub fn package_count(&self) -> usize {
+        self.packages.len()
     }
 
     /// Adds a wheel (replacing a package of the same normalized name). `file_name` is how
@@ -225,6 +288,20 @@ impl Lockfile {
     }
 }
 
+/// The keys whose values differ between two package entries, joined with `, `.
+fn differing_keys(a: &Value, b: &Value) -> String {
+    let empty = Map::new();
+    let (a, b) = (
+        a.as_object().unwrap_or(&empty),
+        b.as_object().unwrap_or(&empty),
+    );
+    let mut keys: Vec<&str> = a.keys().chain(b.keys()).map(String::as_str).collect();
+    keys.sort();
+    keys.dedup();
+    keys.retain(|key| a.get(*key) != b.get(*key));
+    keys.join("`, `")
+}
+
 /// A shared library's runtime archive, `<name>-<version>.zip`, as Pyodide lists its own.
 fn shared_library_entry(stem: &str, sha256: &str) -> Option<(String, Value)> {
     let (name, version) = stem.rsplit_once('-')?;
@@ -361,6 +438,58 @@ mod tests {
         let mut lock = Lockfile::from_base(&path, false).unwrap();
         let error = lock.add_wheel(&wheel("x", &[]), "x.whl").unwrap_err();
         assert!(error.to_string().contains("`future_key`"), "{error}");
+    }
+
+    #[test]
+    fn merging_unites_packages_and_refuses_conflicts_and_other_targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = base(dir.path(), false);
+        let write = |name: &str, lock: &Lockfile| {
+            let file = dir.path().join(name);
+            lock.write(&file).unwrap();
+            file
+        };
+        let mut a = Lockfile::from_base(&path, true).unwrap();
+        a.add_wheel(&wheel("a", &[]), "a.whl").unwrap();
+        let mut b = Lockfile::from_base(&path, true).unwrap();
+        b.add_wheel(&wheel("b", &[]), "b.whl").unwrap();
+        let (a_file, b_file) = (write("a.json", &a), write("b.json", &b));
+        let base_lock = Lockfile::from_base(&path, true).unwrap();
+        let mut rebuilt_six = b.clone();
+        rebuilt_six
+            .add_wheel(&wheel("six", &[]), "six.whl")
+            .unwrap();
+        let six_file = write("six.json", &rebuilt_six);
+        let merge = |files: &[&PathBuf]| {
+            let files: Vec<PathBuf> = files.iter().map(|f| f.to_path_buf()).collect();
+            Lockfile::merge(&files, &base_lock)
+        };
+        let merged = merge(&[&a_file, &b_file]).unwrap().to_json();
+        let names: Vec<&String> = merged["packages"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["a", "b", "six"]);
+        for files in [[&a_file, &six_file], [&six_file, &a_file]] {
+            let merged = merge(&files).unwrap().to_json();
+            assert_eq!(
+                merged["packages"]["six"]["sha256"], "ab",
+                "the rebuilt six wins"
+            );
+        }
+        let mut other = wheel("a", &[]);
+        other.sha256 = "cd".into();
+        b.add_wheel(&other, "a.whl").unwrap();
+        let b_file = write("b.json", &b);
+        let error = merge(&[&a_file, &b_file]).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("the package `a` differently (`sha256`)"),
+            "{text}"
+        );
+        assert!(text.contains("a.json") && text.contains("b.json"), "{text}");
+        b.info["python"] = json!("3.12.7");
+        let error = merge(&[&a_file, &write("c.json", &b)]).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("lockfiles of different targets"), "{text}");
+        assert!(text.contains("3.12.7") && text.contains("c.json"), "{text}");
     }
 
     #[test]

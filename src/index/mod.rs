@@ -40,6 +40,34 @@ pub enum IndexError {
     #[error("`{}` holds no wheels", .0.display())]
     #[diagnostic(help("build some first: `emwheel build-recipes '*' -o {}`", .0.display()))]
     NoWheels(PathBuf),
+    /// Two lockfiles to merge are for different targets.
+    #[error("`{}` and `{}` are lockfiles of different targets: {first_info} and {second_info}", first.display(), second.display())]
+    #[diagnostic(help("merge only the lockfiles of shards built for the same `--target`"))]
+    DifferentTargets {
+        /// The first lockfile.
+        first: PathBuf,
+        /// The lockfile whose `info` differs.
+        second: PathBuf,
+        /// The first's `info`.
+        first_info: String,
+        /// The second's `info`.
+        second_info: String,
+    },
+    /// Two lockfiles to merge list the same package differently.
+    #[error("`{}` and `{}` list the package `{package}` differently (`{keys}`)", first.display(), second.display())]
+    #[diagnostic(help(
+        "each package must be built by one shard only: rebuild the shards with the same `--shard i/n` count and selection"
+    ))]
+    Conflict {
+        /// The package.
+        package: String,
+        /// The lockfile that listed it first.
+        first: PathBuf,
+        /// The lockfile that lists it differently.
+        second: PathBuf,
+        /// The keys whose values differ.
+        keys: String,
+    },
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),

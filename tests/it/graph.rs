@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::common::{assert_success, assert_user_error, emwheel, ensure_target, repo};
 
 /// Copies recipe directories (relative to the repository) into a temp recipe dir.
-fn recipe_dir(recipes: &[&str]) -> tempfile::TempDir {
+pub(crate) fn recipe_dir(recipes: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for recipe in recipes {
         let from = repo().join(recipe);
@@ -32,7 +32,7 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// `emwheel build-recipes <args> --recipe-dir <recipes> -o <out> --allow-emcc-mismatch`.
-fn build_recipes(recipes: &Path, out: &Path, args: &[&str]) -> Output {
+pub(crate) fn build_recipes(recipes: &Path, out: &Path, args: &[&str]) -> Output {
     ensure_target();
     emwheel()
         .arg("build-recipes")

@@ -12,13 +12,13 @@ use emwheel::target::Target;
 use crate::common::{assert_success, assert_user_error, build, emwheel, repo, test_home, TARGET};
 
 /// `emwheel serve` on a free loopback port, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(site: &Path) -> Server {
+    pub(crate) fn start(site: &Path) -> Server {
         let mut child = emwheel()
             .args(["serve", "--port", "0", "--max-seconds", "300"])
             .arg(site)
@@ -81,7 +81,7 @@ fn dist() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Writes the index of `dist` into `site`, with absolute URLs when `base_url` is given.
-fn index(dist: &Path, site: &Path, base_url: Option<&str>) {
+pub(crate) fn index(dist: &Path, site: &Path, base_url: Option<&str>) {
     let mut command = emwheel();
     command.arg("index").arg(dist).arg("-o").arg(site);
     if let Some(base_url) = base_url {

@@ -12,4 +12,5 @@ mod graph;
 mod index;
 mod metayaml;
 mod project;
+mod shard;
 mod targets;

@@ -1,4 +1,5 @@
-//! Plain Python projects: settings from `[tool.emwheel]`, the environment and flags.
+//! Plain Python projects: settings from `[tool.emwheel]`, the environment and flags; and
+//! their own test suites run in Pyodide (`emwheel test --project`).
 
 use crate::common::{assert_success, assert_user_error, build, emwheel, ensure_target, repo};
 
@@ -30,4 +31,68 @@ fn unknown_tool_emwheel_key_names_the_line() {
     let stderr = assert_user_error(&output);
     assert!(stderr.contains("pyproject.toml:6:1"), "{stderr}");
     assert!(stderr.contains("`ldflags`"), "{stderr}");
+}
+
+/// `emwheel test --project <fixture> --dist <dist> --test-command <command> [extra…]`.
+fn test_project(dist: &std::path::Path, command: &str, extra: &[&str]) -> std::process::Output {
+    let project = repo().join("tests/fixtures/unittest-project");
+    let mut emwheel = emwheel();
+    emwheel
+        .args(["test", "--project"])
+        .arg(project)
+        .arg("--dist")
+        .arg(dist);
+    emwheel.args(["--test-command", command]).args(extra);
+    emwheel.output().unwrap()
+}
+
+#[test]
+fn a_projects_test_command_runs_in_pyodide_and_its_status_is_emwheels() {
+    let dist = tempfile::tempdir().unwrap();
+    build(&repo().join("tests/fixtures/unittest-project"), dist.path());
+    let command = "python -m unittest discover -s tests -v";
+    let output = test_project(dist.path(), command, &["--json"]);
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("test_adds_in_c (test_adder.AdderTest"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Ran 2 tests"), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(document["exit_code"], 0, "{document}");
+    let failing = "python -m unittest discover -s tests -p 'failing_*.py'";
+    let stderr = assert_user_error(&test_project(dist.path(), failing, &[]));
+    assert!(stderr.contains("AssertionError: 4 != 5"), "{stderr}");
+    let output = test_project(
+        dist.path(),
+        "python -c 'import sys, adder; sys.exit(adder.add(1, 2))'",
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(3), "the command's own status");
+    let output = test_project(dist.path(), "pytest tests", &[]);
+    let stderr = assert_user_error(&output);
+    assert!(
+        stderr.contains("only `python` runs inside Pyodide"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn test_requirements_install_from_the_users_index() {
+    let root = tempfile::tempdir().unwrap();
+    let (dist, site) = (root.path().join("dist"), root.path().join("site"));
+    build(&repo().join("tests/fixtures/unittest-project"), &dist);
+    let index_dist = root.path().join("index-dist");
+    build(&repo().join("tests/fixtures/cxx-ext"), &index_dist);
+    std::fs::create_dir_all(&site).unwrap();
+    let server = crate::index::Server::start(&site);
+    crate::index::index(&index_dist, &site, Some(&server.url));
+    let index_url = format!("{}/simple", server.url);
+    let command = "python -c 'import adder, cxx_ext; print(\"both\", adder.add(1, 1))'";
+    let extra = ["--test-requires", "cxx-ext", "--index-url", &index_url];
+    let output = test_project(&dist, command, &extra);
+    assert_success(&output);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("both 2"), "{stderr}");
 }
