@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::TargetArgs;
 use crate::recipe;
-use crate::runtime::{PyodideRuntime, TestSpec};
+use crate::runtime::TestSpec;
 use crate::target::Target;
 use crate::ui::Ui;
 use crate::wheel::{self, WheelName};
@@ -31,11 +31,7 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|input| test_spec(input, &args.dist, &target))
         .collect::<miette::Result<Vec<_>>>()?;
-    let micropip = target.info.micropip_wheels.iter();
-    let runtime = PyodideRuntime::new(
-        target.runtime_dir(),
-        micropip.map(|wheel| target.dir.join(wheel)).collect(),
-    );
+    let runtime = target.pyodide();
     let mut failed = Vec::new();
     let mut results = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
