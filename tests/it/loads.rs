@@ -1,6 +1,6 @@
 //! Load times in Pyodide, with sources and with bytecode, and lighter wheels.
 
-use crate::common::{assert_success, emwheel, repo};
+use crate::common::{assert_success, emwheel, entries, repo};
 
 #[test]
 fn report_measures_load_times_with_and_without_bytecode() {
@@ -43,4 +43,37 @@ fn py_compile_keeps_the_lockfile_beside_the_wheels_valid() {
     let bytes = std::fs::read(&compiled).unwrap();
     let digest = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&bytes));
     assert_eq!(six["sha256"], hex::encode(digest));
+}
+
+#[test]
+fn stripped_markupsafe_loses_sources_and_stubs_and_still_passes() {
+    let (plain, slim) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let recipe = repo().join("recipes/markupsafe");
+    let full = crate::common::build(&recipe, plain.path());
+    let flags = [
+        "--strip-docs",
+        "--strip-type-stubs",
+        "--strip-sources",
+        "--compression-level",
+        "9",
+    ];
+    let stripped = crate::common::build_for(&recipe, slim.path(), &flags);
+    let files = entries(&stripped);
+    for gone in [".c", ".pyi", "py.typed"] {
+        assert!(
+            !files.iter().any(|f| f.ends_with(gone)),
+            "{gone}: {files:?}"
+        );
+        assert!(entries(&full).iter().any(|f| f.ends_with(gone)), "{gone}");
+    }
+    assert!(files.iter().any(|f| f.ends_with(".dist-info/RECORD")));
+    let size = |path: &std::path::Path| std::fs::metadata(path).unwrap().len();
+    assert!(size(&stripped) < size(&full));
+    let output = emwheel()
+        .args(["test", "--dist"])
+        .arg(slim.path())
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert_success(&output);
 }
