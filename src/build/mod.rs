@@ -223,6 +223,8 @@ pub struct BuildContext<'a> {
     pub source_cache: PathBuf,
     /// Ship bytecode for the target Python instead of `.py` sources.
     pub py_compile: bool,
+    /// Files left out of wheels and their compression level.
+    pub slim: wheel::Slim,
     /// The environment of the compiler cache in front of emcc (empty for none).
     pub compiler_cache: Vec<(String, String)>,
     /// Where to keep a copy of each package's `build.log` (and `compiler.log`), success or
@@ -638,8 +640,8 @@ impl Backend<'_> {
 }
 
 /// Unpacks the backend's wheel, runs the recipe's `post` script in it, repairs it for the
-/// target, vendors needed shared libraries, moves tests out into `<name>-tests.zip`, and
-/// writes both deterministically into the output directory.
+/// target, vendors needed shared libraries, moves tests out into `<name>-tests.zip`, strips
+/// what `context.slim` names, and writes both deterministically into the output directory.
 fn finish_wheel(
     package: &Package,
     context: &BuildContext,
@@ -679,6 +681,9 @@ fn finish_wheel(
         true => unvendor_tests(package, context, sandbox, &unpacked)?,
         false => None,
     };
+    for stripped in unpacked.slim(&context.slim)? {
+        let _ = writeln!(log, "# stripped {stripped}");
+    }
     if context.py_compile {
         BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?
             .compile_tree(unpacked.root())?;

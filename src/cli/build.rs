@@ -9,6 +9,7 @@ use crate::build::{self, BuildContext, Package, ProjectSettings};
 use crate::recipe;
 use crate::toolchain::cache::CompilerCache;
 use crate::ui::Ui;
+use crate::wheel::Slim;
 
 #[derive(Debug, Args)]
 pub(super) struct BuildArgs {
@@ -32,6 +33,22 @@ pub(super) struct OutputArgs {
     /// Ship bytecode compiled for the target Python instead of `.py` sources (faster loads).
     #[arg(long)]
     pub(super) py_compile: bool,
+    /// Leave out documentation: `*.md`, `*.rst`, `*.txt` outside `.dist-info`/`.data`, except
+    /// licence-like files (`LICENSE*`, `COPYING*`, `NOTICE*`, …). Not for packages that read
+    /// such files at run time.
+    #[arg(long)]
+    pub(super) strip_docs: bool,
+    /// Leave out type stubs: `*.pyi` and `py.typed`.
+    #[arg(long)]
+    pub(super) strip_type_stubs: bool,
+    /// Leave out C, C++ and Cython sources and headers (`*.c`, `*.cpp`, `*.h`, `*.pyx`,
+    /// `*.pxd`, …) except under `include/` directories. Not for packages others `cimport`.
+    #[arg(long)]
+    pub(super) strip_sources: bool,
+    /// The wheels' deflate level, 1 (fastest) to 9 (smallest), or 0 to store files
+    /// uncompressed [default: 6].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=9))]
+    pub(super) compression_level: Option<u8>,
     /// A compiler cache in front of emcc's clang (its own CCACHE_*/SCCACHE_* settings apply).
     #[arg(long, value_enum, env = "EMWHEEL_COMPILER_CACHE", default_value_t)]
     pub(super) compiler_cache: CompilerCache,
@@ -42,6 +59,16 @@ pub(super) struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// What to leave out of wheels and how hard to compress them.
+    pub(super) fn slim(&self) -> Slim {
+        Slim {
+            strip_docs: self.strip_docs,
+            strip_type_stubs: self.strip_type_stubs,
+            strip_sources: self.strip_sources,
+            compression_level: self.compression_level,
+        }
+    }
+
     /// The source cache to use.
     pub(super) fn source_cache(&self) -> PathBuf {
         self.source_cache
@@ -59,6 +86,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         out_dir: args.out_dir,
         source_date_epoch: source_date_epoch(),
         py_compile: args.output.py_compile || settings.py_compile.unwrap_or(false),
+        slim: args.output.slim(),
         compiler_cache: args.output.compiler_cache.environment()?,
         source_cache: args.output.source_cache(),
         log_dir: None,

@@ -60,6 +60,7 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
         out_dir: args.out_dir.clone(),
         source_date_epoch: source_date_epoch(),
         py_compile: args.output.py_compile,
+        slim: args.output.slim(),
         compiler_cache: args.output.compiler_cache.environment()?,
         source_cache: args.output.source_cache(),
         log_dir: Some(graph::logs_dir(&args.out_dir)),

@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::build::source_date_epoch;
 use super::TargetArgs;
+use crate::index::lock::replace_wheels;
 use crate::pycompile::BytecodeCompiler;
 use crate::ui::Ui;
 
@@ -21,9 +22,11 @@ pub(super) struct PyCompileArgs {
 pub(super) fn run(args: PyCompileArgs, ui: &Ui) -> miette::Result<()> {
     let target = args.target.target()?;
     let compiler = BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?;
+    let mut replaced = Vec::new();
     for wheel in wheels(&args.inputs)? {
         let (written, compiled) =
             compiler.compile_wheel(&wheel, &target.python_tag(), source_date_epoch())?;
+        replaced.push((wheel, written.clone()));
         ui.status(&format!(
             "{}: {} files compiled, {} kept as source",
             written.display(),
@@ -31,6 +34,30 @@ pub(super) fn run(args: PyCompileArgs, ui: &Ui) -> miette::Result<()> {
             compiled.kept.len()
         ));
         println!("{}", written.display());
+    }
+    update_lockfiles(&replaced, ui)
+}
+
+/// Points each `pyodide-lock.json` beside the compiled wheels at their new names and hashes.
+fn update_lockfiles(replaced: &[(PathBuf, PathBuf)], ui: &Ui) -> miette::Result<()> {
+    let mut dirs: Vec<&Path> = replaced
+        .iter()
+        .filter_map(|(old, _)| old.parent())
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for dir in dirs {
+        let lock = dir.join("pyodide-lock.json");
+        if !lock.is_file() {
+            continue;
+        }
+        let in_dir = replaced.iter().filter(|(old, _)| old.parent() == Some(dir));
+        let names = in_dir.map(|(old, new)| {
+            let name = old.file_name().unwrap_or_default().to_string_lossy();
+            (name.into_owned(), new.as_path())
+        });
+        let changed = replace_wheels(&lock, &names.collect::<Vec<_>>())?;
+        ui.status(&format!("{}: {changed} entries updated", lock.display()));
     }
     Ok(())
 }

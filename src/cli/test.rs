@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{test_project, TargetArgs};
 use crate::recipe;
-use crate::runtime::{PyodideRuntime, TestSpec};
+use crate::runtime::TestSpec;
 use crate::target::Target;
 use crate::ui::Ui;
 use crate::wheel::{self, WheelName};
@@ -49,7 +49,7 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|input| test_spec(input, &args.dist, &target))
         .collect::<miette::Result<Vec<_>>>()?;
-    let runtime = runtime(&target);
+    let runtime = target.pyodide();
     let mut failed = Vec::new();
     let mut results = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
@@ -97,15 +97,6 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     }
 }
 
-/// The target's Pyodide, with its micropip.
-fn runtime(target: &Target) -> PyodideRuntime {
-    let micropip = target.info.micropip_wheels.iter();
-    PyodideRuntime::new(
-        target.runtime_dir(),
-        micropip.map(|wheel| target.dir.join(wheel)).collect(),
-    )
-}
-
 /// `--project`: the project's wheel and test requirements installed, its test command run
 /// in the mounted project directory; a non-zero exit status is emwheel's.
 fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette::Result<()> {
@@ -125,7 +116,7 @@ fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette:
         target.info.name, args.test_command
     ));
     let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
-    let outcome = runtime(target).run_tests(&spec, work.path())?;
+    let outcome = target.pyodide().run_tests(&spec, work.path())?;
     eprint!("{}", outcome.log);
     if let Some(failure) = outcome.failures.first() {
         return Err(miette::miette!("{name}: {failure}"));

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::build::Package;
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::recipe::Recipe;
+use crate::wheel::Slim;
 
 /// The version of a cache entry's format; an entry of another version is a miss.
 const FORMAT_VERSION: u32 = 1;
@@ -35,6 +36,8 @@ pub struct SharedInputs {
     pub source_date_epoch: u64,
     /// Whether wheels carry bytecode instead of sources.
     pub py_compile: bool,
+    /// Files left out of wheels and their compression level.
+    pub slim: Slim,
 }
 
 /// The inputs that determine a package's wheel, by name.
@@ -74,6 +77,10 @@ impl CacheKey {
             ),
             ("py-compile".to_string(), shared.py_compile.to_string()),
         ]);
+        // Only a non-default choice enters the key, so caches from before these flags hold.
+        if shared.slim != Slim::default() {
+            inputs.insert("slim".to_string(), format!("{:?}", shared.slim));
+        }
         for (name, sha256) in host {
             inputs.insert(format!("host {name}"), sha256.clone());
         }
@@ -249,6 +256,7 @@ mod tests {
             emcc: "3.1.69".into(),
             source_date_epoch: 315_532_800,
             py_compile: false,
+            slim: Slim::default(),
         }
     }
 
@@ -303,6 +311,16 @@ mod tests {
         changed(other(|s| s.emcc = "4.0.9".into()), "emcc");
         changed(other(|s| s.source_date_epoch = 1), "SOURCE_DATE_EPOCH");
         changed(other(|s| s.py_compile = true), "py-compile");
+        changed(other(|s| s.slim.strip_docs = true), "strip-docs");
+        changed(
+            other(|s| s.slim.strip_type_stubs = true),
+            "strip-type-stubs",
+        );
+        changed(other(|s| s.slim.strip_sources = true), "strip-sources");
+        changed(
+            other(|s| s.slim.compression_level = Some(9)),
+            "compression level",
+        );
         let host = [("lib".to_string(), "1".repeat(64))];
         changed(key_of(&dir, &shared(), &host), "host dependency");
         let host = [("lib".to_string(), "2".repeat(64))];

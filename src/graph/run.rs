@@ -148,6 +148,7 @@ impl<'a> Builder<'a> {
             emcc: context.toolchain.version.to_string(),
             source_date_epoch: context.source_date_epoch,
             py_compile: context.py_compile,
+            slim: context.slim,
         };
         Ok(Builder {
             set,

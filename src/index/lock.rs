@@ -302,6 +302,39 @@ fn differing_keys(a: &Value, b: &Value) -> String {
     keys.join("`, `")
 }
 
+/// Points the entries of the lockfile at `path` whose `file_name` is one of the `replaced`
+/// wheels' old names (alone or after a URL prefix) at the new wheel, with its sha256, and
+/// rewrites the file atomically. Every other entry, and the order of keys, is kept. Returns
+/// how many entries changed.
+pub fn replace_wheels(path: &Path, replaced: &[(String, &Path)]) -> Result<usize, IndexError> {
+    let text = fs_err::read_to_string(path)?;
+    let mut value: Value = serde_json::from_str(&text).map_err(|e| IndexError::BadLock {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut changed = 0;
+    let packages = value["packages"].as_object_mut().into_iter().flatten();
+    for (_, entry) in packages {
+        let Some(file_name) = entry["file_name"].as_str() else {
+            continue;
+        };
+        let (prefix, name) = file_name.rsplit_once('/').unwrap_or(("", file_name));
+        let Some((_, new)) = replaced.iter().find(|(old, _)| old == name) else {
+            continue;
+        };
+        let new_name = new.file_name().unwrap_or_default().to_string_lossy();
+        let separator = if prefix.is_empty() { "" } else { "/" };
+        entry["file_name"] = json!(format!("{prefix}{separator}{new_name}"));
+        entry["sha256"] = json!(crate::hash::sha256_file(new)?);
+        changed += 1;
+    }
+    if changed > 0 {
+        let text = serde_json::to_string_pretty(&value).expect("JSON serializes");
+        crate::fsutil::write_atomic(path, format!("{text}\n").as_bytes())?;
+    }
+    Ok(changed)
+}
+
 /// A shared library's runtime archive, `<name>-<version>.zip`, as Pyodide lists its own.
 fn shared_library_entry(stem: &str, sha256: &str) -> Option<(String, Value)> {
     let (name, version) = stem.rsplit_once('-')?;
@@ -499,5 +532,26 @@ mod tests {
         fs_err::write(&path, r#"{"packages": {}}"#).unwrap();
         let error = Lockfile::from_base(&path, true).unwrap_err();
         assert!(error.to_string().contains("no `info`"), "{error}");
+    }
+
+    #[test]
+    fn replace_wheels_repoints_matching_entries_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("six-1-cp313-none-any.whl");
+        fs_err::write(&new, "new wheel").unwrap();
+        let lock = dir.path().join("pyodide-lock.json");
+        let text = json!({"info": {"python": "3.13"}, "packages": {
+            "six": {"file_name": "https://x/y/six-1-py3-none-any.whl", "sha256": "old", "name": "six"},
+            "attrs": {"file_name": "attrs-1-py3-none-any.whl", "sha256": "keep"},
+        }});
+        fs_err::write(&lock, text.to_string()).unwrap();
+        let replaced = [("six-1-py3-none-any.whl".to_string(), new.as_path())];
+        assert_eq!(replace_wheels(&lock, &replaced).unwrap(), 1);
+        let value: Value = serde_json::from_str(&fs_err::read_to_string(&lock).unwrap()).unwrap();
+        let six = &value["packages"]["six"];
+        assert_eq!(six["file_name"], "https://x/y/six-1-cp313-none-any.whl");
+        assert_eq!(six["sha256"], crate::hash::sha256_bytes(b"new wheel"));
+        assert_eq!(six["name"], "six");
+        assert_eq!(value["packages"]["attrs"]["sha256"], "keep");
     }
 }

@@ -195,6 +195,13 @@ impl Target {
         self.dir.join("runtime")
     }
 
+    /// The target's Pyodide under Node.js, with micropip's wheels.
+    pub fn pyodide(&self) -> crate::runtime::PyodideRuntime {
+        let micropip = self.info.micropip_wheels.iter();
+        let micropip = micropip.map(|wheel| self.dir.join(wheel)).collect();
+        crate::runtime::PyodideRuntime::new(self.runtime_dir(), micropip)
+    }
+
     /// The directory holding the target's sysconfigdata module, as the distribution has it.
     pub fn sysconfig_dir(&self) -> PathBuf {
         self.dir.join("sysconfig")

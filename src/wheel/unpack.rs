@@ -13,6 +13,8 @@ pub struct UnpackedWheel {
     pub(super) root: PathBuf,
     pub(super) name: WheelName,
     pub(super) dist_info: String,
+    /// The deflate level [`UnpackedWheel::write`] uses (`None`: the default).
+    pub(super) compression_level: Option<u8>,
 }
 
 impl UnpackedWheel {
@@ -49,6 +51,7 @@ pub fn unpack(wheel: &Path, dir: &Path) -> Result<UnpackedWheel, WheelError> {
         root,
         name,
         dist_info,
+        compression_level: None,
     })
 }
 

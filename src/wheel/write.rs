@@ -32,7 +32,7 @@ impl UnpackedWheel {
     /// Writes the tree as `out_dir/{name}.whl` and returns that path.
     ///
     /// Every entry gets the mtime `source_date_epoch` (clamped to what zip can store), mode
-    /// `0o644` or `0o755`, and deflate; `RECORD` is regenerated and written last. The zip is
+    /// `0o644` or `0o755`, and deflate at the level [`UnpackedWheel::slim`] chose; `RECORD` is regenerated and written last. The zip is
     /// built in a temp file in `out_dir` and renamed into place, so an interrupted run leaves
     /// no partial wheel. Equal trees and epochs give byte-identical wheels.
     pub fn write(&self, out_dir: &Path, source_date_epoch: u64) -> Result<PathBuf, WheelError> {
@@ -50,14 +50,14 @@ impl UnpackedWheel {
         let (zip_err, mut record) = (zip_error(dest), Vec::new());
         let mut zip = ZipWriter::new(BufWriter::new(file));
         for entry in files {
-            let opts = options(time, entry.executable, entry.large);
+            let opts = options(time, entry.executable, entry.large, self.compression_level);
             zip.start_file(entry.name.as_str(), opts)
                 .map_err(&zip_err)?;
             let mut hashing = HashingWriter::new(&mut zip);
             io::copy(&mut fs_err::File::open(&entry.path)?, &mut hashing)?;
             record.push(hashing.into_entry(&entry.name));
         }
-        let opts = options(time, false, false);
+        let opts = options(time, false, false, self.compression_level);
         zip.start_file(record_path.as_str(), opts)
             .map_err(&zip_err)?;
         zip.write_all(format_record(&record, &record_path).as_bytes())?;
@@ -89,7 +89,7 @@ pub fn write_zip_tree(root: &Path, dest: &Path, source_date_epoch: u64) -> Resul
         let zip_err = zip_error(dest);
         let mut zip = ZipWriter::new(BufWriter::new(file));
         for entry in files {
-            let opts = options(time, entry.executable, entry.large);
+            let opts = options(time, entry.executable, entry.large, None);
             zip.start_file(entry.name.as_str(), opts)
                 .map_err(&zip_err)?;
             io::copy(&mut fs_err::File::open(&entry.path)?, &mut zip)?;
@@ -136,9 +136,15 @@ fn tree_files(root: &Path) -> Result<Vec<FileEntry>, WheelError> {
     Ok(files)
 }
 
-fn options(time: DateTime, executable: bool, large: bool) -> SimpleFileOptions {
+/// An entry's options: deflate at `level` (1–9, `None` for 6), or stored for level 0.
+fn options(time: DateTime, executable: bool, large: bool, level: Option<u8>) -> SimpleFileOptions {
+    let method = match level {
+        Some(0) => CompressionMethod::Stored,
+        _ => CompressionMethod::Deflated,
+    };
     SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
+        .compression_method(method)
+        .compression_level(level.filter(|&level| level > 0).map(i64::from))
         .last_modified_time(time)
         .unix_permissions(perm::mode_for(executable))
         .large_file(large)

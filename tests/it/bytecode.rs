@@ -1,15 +1,6 @@
 //! Wheels with bytecode for the target Python instead of sources still pass their tests.
 
-use std::path::Path;
-
-use crate::common::{assert_success, emwheel, ensure_target, repo};
-
-fn entries(wheel: &Path) -> Vec<String> {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
-    (0..zip.len())
-        .map(|i| zip.by_index(i).unwrap().name().to_string())
-        .collect()
-}
+use crate::common::{assert_success, emwheel, ensure_target, entries, repo};
 
 #[test]
 fn bytecode_wheels_import_and_pass_their_tests() {

@@ -183,3 +183,11 @@ pub fn assert_user_error(output: &Output) -> String {
     assert_eq!(output.status.code(), Some(1), "stderr:\n{stderr}");
     stderr
 }
+
+/// The names of a wheel's (or any zip's) entries, in archive order.
+pub fn entries(wheel: &Path) -> Vec<String> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(wheel).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().to_string())
+        .collect()
+}

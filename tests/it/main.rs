@@ -10,6 +10,7 @@ mod core;
 mod errors;
 mod graph;
 mod index;
+mod loads;
 mod metayaml;
 mod project;
 mod shard;
