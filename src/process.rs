@@ -129,7 +129,10 @@ impl Cmd {
         if let Some(dir) = &self.dir {
             expression = expression.dir(dir);
         }
-        expression
+        expression.before_spawn(|command| {
+            die_with_parent(command);
+            Ok(())
+        })
     }
 
     /// Runs to completion, capturing stdout and stderr together; a non-zero exit is an error.
@@ -168,6 +171,29 @@ impl Cmd {
             let _ = writeln!(log, "# took {:.2}s", elapsed.as_secs_f64());
         }
         result
+    }
+}
+
+/// Makes the child receive SIGKILL when emwheel dies, so that a killed build leaves no
+/// backend or pip running on in the build directory or a half-made cache entry.
+fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid cannot fail; the hook runs between fork and exec and calls only
+    // async-signal-safe functions (prctl, getppid).
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other(
+                    "emwheel exited while starting a command",
+                ));
+            }
+            Ok(())
+        });
     }
 }
 
@@ -224,6 +250,17 @@ mod tests {
         assert!(message.contains("exit status: 3"), "{message}");
         assert!(message.contains("line100"));
         assert!(!message.contains("line60\n"));
+    }
+
+    #[test]
+    fn children_are_armed_to_die_with_emwheel() {
+        // The child asks for its own death signal (`prctl(PR_GET_PDEATHSIG = 2)`).
+        let probe = "import ctypes,ctypes.util\nlibc=ctypes.CDLL(None)\nv=ctypes.c_int()\nlibc.prctl(2,ctypes.byref(v))\nprint(v.value)";
+        let finished = Cmd::new("/usr/bin/python3")
+            .args(["-c", probe])
+            .run()
+            .unwrap();
+        assert_eq!(finished.output.trim(), libc::SIGKILL.to_string());
     }
 
     #[test]
