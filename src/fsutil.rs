@@ -32,6 +32,19 @@ impl FileLock {
         Self::wait_for(fs_err::File::open(dir)?, dir)
     }
 
+    /// Locks the directory `dir` if no other process holds it; `None` if one does.
+    pub fn try_acquire_dir(dir: &Path) -> io::Result<Option<Self>> {
+        let file = fs_err::File::open(dir)?;
+        match file.file().try_lock() {
+            Ok(()) => Ok(Some(FileLock {
+                _file: file,
+                waited: false,
+            })),
+            Err(TryLockError::WouldBlock) => Ok(None),
+            Err(TryLockError::Error(error)) => Err(locking(dir, error)),
+        }
+    }
+
     fn wait_for(file: fs_err::File, path: &Path) -> io::Result<Self> {
         let waited = match file.file().try_lock() {
             Ok(()) => false,
@@ -162,12 +175,10 @@ mod tests {
     #[test]
     fn directories_can_be_locked() {
         let dir = tempfile::tempdir().unwrap();
-        let _lock = FileLock::acquire_dir(dir.path()).unwrap();
-        let other = fs_err::File::open(dir.path()).unwrap();
-        assert!(matches!(
-            other.file().try_lock(),
-            Err(TryLockError::WouldBlock)
-        ));
+        let lock = FileLock::acquire_dir(dir.path()).unwrap();
+        assert!(FileLock::try_acquire_dir(dir.path()).unwrap().is_none());
+        drop(lock);
+        assert!(FileLock::try_acquire_dir(dir.path()).unwrap().is_some());
     }
 
     #[test]

@@ -13,3 +13,4 @@ mod index;
 mod metayaml;
 mod project;
 mod targets;
+mod trust;
