@@ -107,6 +107,23 @@ impl Cmd {
         self
     }
 
+    /// This command run through `program args…`, which ends by running it (a launcher
+    /// such as `unshare`); the environment and directory stay as they are.
+    pub fn wrapped_in<I, S>(self, program: impl Into<PathBuf>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut all: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        all.push(self.program.into_os_string());
+        all.extend(self.args);
+        Cmd {
+            program: program.into(),
+            args: all,
+            ..self
+        }
+    }
+
     /// Runs in this directory.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.dir = Some(dir.as_ref().to_path_buf());
@@ -231,6 +248,15 @@ mod tests {
     fn display_quotes_words_with_spaces() {
         let cmd = Cmd::new("emcc").args(["-c", "my file.c", "-DX=1"]);
         assert_eq!(cmd.to_string(), "emcc -c 'my file.c' -DX=1");
+    }
+
+    #[test]
+    fn a_wrapped_command_keeps_its_environment() {
+        let cmd = Cmd::new("/usr/bin/env")
+            .env("ONLY", "this")
+            .wrapped_in("/usr/bin/nice", ["-n", "1"]);
+        assert_eq!(cmd.to_string(), "/usr/bin/nice -n 1 /usr/bin/env");
+        assert_eq!(cmd.run().unwrap().output.trim(), "ONLY=this");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::isolation::{Confinement, Isolation};
 use super::BuildError;
 use crate::fsutil::FileLock;
+use crate::process::Cmd;
 use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 
@@ -20,6 +22,8 @@ use crate::toolchain::wrapper::{self, WrapperConfig};
 pub struct Sandbox {
     dir: tempfile::TempDir,
     _lock: FileLock,
+    /// With `--sandbox`: how a step is confined to this directory.
+    confinement: Option<Confinement>,
 }
 
 /// The file that marks a build directory in use.
@@ -29,8 +33,9 @@ const ACTIVE_MARKER: &str = ".emwheel-active";
 const PREFIX: &str = "emwheel-";
 
 impl Sandbox {
-    /// A fresh build directory for `package` under the system temp dir.
-    pub fn new(package: &str) -> Result<Self, BuildError> {
+    /// A fresh build directory for `package` under the system temp dir, whose build steps
+    /// run isolated when `isolation` is given.
+    pub fn new(package: &str, isolation: Option<Isolation>) -> Result<Self, BuildError> {
         sweep_abandoned(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{package}-"))
@@ -41,7 +46,27 @@ impl Sandbox {
         for sub in ["bin", "home", "tmp", "dist", "exports", "cmake/Platform"] {
             fs_err::create_dir_all(dir.path().join(sub))?;
         }
-        Ok(Sandbox { dir, _lock: lock })
+        let confinement = isolation
+            .map(|isolation| Confinement::new(isolation, dir.path()))
+            .transpose()?;
+        Ok(Sandbox {
+            dir,
+            _lock: lock,
+            confinement,
+        })
+    }
+
+    /// `command` as a build step runs it: confined with `--sandbox`, else unchanged.
+    pub fn isolate(&self, command: Cmd) -> Cmd {
+        match &self.confinement {
+            Some(confinement) => confinement.wrap(command),
+            None => command,
+        }
+    }
+
+    /// How build steps are confined, with `--sandbox`.
+    pub fn confinement(&self) -> Option<&Confinement> {
+        self.confinement.as_ref()
     }
 
     /// The build directory.
@@ -289,7 +314,7 @@ mod tests {
             dir: PathBuf::from("/t"),
             info,
         };
-        let sandbox = Sandbox::new("vars").unwrap();
+        let sandbox = Sandbox::new("vars", None).unwrap();
         let package = PackageVars {
             version: "1.0".into(),
             source_date_epoch: 0,

@@ -12,5 +12,6 @@ mod graph;
 mod index;
 mod metayaml;
 mod project;
+mod sandbox;
 mod targets;
 mod trust;
