@@ -107,6 +107,23 @@ impl Cmd {
         self
     }
 
+    /// This command run through `program args…`, which ends by running it (a launcher
+    /// such as `unshare`); the environment and directory stay as they are.
+    pub fn wrapped_in<I, S>(self, program: impl Into<PathBuf>, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let mut all: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        all.push(self.program.into_os_string());
+        all.extend(self.args);
+        Cmd {
+            program: program.into(),
+            args: all,
+            ..self
+        }
+    }
+
     /// Runs in this directory.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.dir = Some(dir.as_ref().to_path_buf());
@@ -129,7 +146,10 @@ impl Cmd {
         if let Some(dir) = &self.dir {
             expression = expression.dir(dir);
         }
-        expression
+        expression.before_spawn(|command| {
+            die_with_parent(command);
+            Ok(())
+        })
     }
 
     /// Runs to completion, capturing stdout and stderr together; a non-zero exit is an error.
@@ -171,6 +191,29 @@ impl Cmd {
     }
 }
 
+/// Makes the child receive SIGKILL when emwheel dies, so that a killed build leaves no
+/// backend or pip running on in the build directory or a half-made cache entry.
+fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: getpid cannot fail; the hook runs between fork and exec and calls only
+    // async-signal-safe functions (prctl, getppid).
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // The parent may have died before the signal was armed.
+            if libc::getppid() != parent {
+                return Err(std::io::Error::other(
+                    "emwheel exited while starting a command",
+                ));
+            }
+            Ok(())
+        });
+    }
+}
+
 impl fmt::Display for Cmd {
     /// The command line, shell-quoted so it can be pasted into a terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -208,6 +251,15 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapped_command_keeps_its_environment() {
+        let cmd = Cmd::new("/usr/bin/env")
+            .env("ONLY", "this")
+            .wrapped_in("/usr/bin/nice", ["-n", "1"]);
+        assert_eq!(cmd.to_string(), "/usr/bin/nice -n 1 /usr/bin/env");
+        assert_eq!(cmd.run().unwrap().output.trim(), "ONLY=this");
+    }
+
+    #[test]
     fn environment_is_not_inherited() {
         std::env::set_var("EMWHEEL_TEST_LEAK", "1");
         let finished = Cmd::new("/usr/bin/env").run().unwrap();
@@ -224,6 +276,17 @@ mod tests {
         assert!(message.contains("exit status: 3"), "{message}");
         assert!(message.contains("line100"));
         assert!(!message.contains("line60\n"));
+    }
+
+    #[test]
+    fn children_are_armed_to_die_with_emwheel() {
+        // The child asks for its own death signal (`prctl(PR_GET_PDEATHSIG = 2)`).
+        let probe = "import ctypes,ctypes.util\nlibc=ctypes.CDLL(None)\nv=ctypes.c_int()\nlibc.prctl(2,ctypes.byref(v))\nprint(v.value)";
+        let finished = Cmd::new("/usr/bin/python3")
+            .args(["-c", probe])
+            .run()
+            .unwrap();
+        assert_eq!(finished.output.trim(), libc::SIGKILL.to_string());
     }
 
     #[test]

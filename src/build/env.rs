@@ -14,23 +14,32 @@ pub struct BuildEnv {
 }
 
 impl BuildEnv {
-    /// The environment for `requirements` on `host_python`, created on first use. A new
-    /// environment is made beside its final place and renamed into it when complete, so an
-    /// interrupted creation is never reused.
+    /// The environment for `requirements` on `host_python`, created on first use.
+    ///
+    /// Makers of one environment take turns under a lock (`<key>.lock`). A new environment
+    /// is made beside its final place (`.new-<key>-*`), its scripts retargeted, and renamed
+    /// into place when complete, so an interrupted creation is never reused; the staging
+    /// directories of killed runs are swept (best-effort: a killed run's pip may still be
+    /// writing into one, which the next sweep removes).
     pub fn ensure(
         host_python: &Path,
         requirements: &[String],
         log: &mut dyn std::io::Write,
     ) -> Result<Self, BuildError> {
-        let dir = crate::home::build_envs_dir().join(key(host_python, requirements));
+        let root = crate::home::build_envs_dir();
+        fs_err::create_dir_all(&root)?;
+        let key = key(host_python, requirements);
+        let lock = crate::fsutil::FileLock::acquire(&root.join(format!("{key}.lock")))?;
+        if lock.waited {
+            let _ = writeln!(log, "# waited for another emwheel making build env {key}");
+        }
+        let prefix = format!(".new-{key}-");
+        crate::fsutil::sweep(&root, &prefix)?;
+        let dir = root.join(&key);
         if dir.join("bin/python").is_file() {
             return Ok(BuildEnv { dir });
         }
-        let parent = dir.parent().expect("build-envs dir has a parent");
-        fs_err::create_dir_all(parent)?;
-        let staging = tempfile::Builder::new()
-            .prefix(".new-")
-            .tempdir_in(parent)?;
+        let staging = tempfile::Builder::new().prefix(&prefix).tempdir_in(&root)?;
         Cmd::new(host_python)
             .args(["-m", "venv"])
             .arg(staging.path())

@@ -4,6 +4,7 @@
 
 mod crossfiles;
 mod env;
+mod isolation;
 mod library;
 mod package;
 mod project;
@@ -18,6 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+pub use isolation::Isolation;
 pub use library::{LibraryPrefix, Manifest, RuntimeZip, MANIFEST_VERSION};
 pub use package::Package;
 pub use project::ProjectSettings;
@@ -190,6 +192,17 @@ pub enum BuildError {
     /// A source archive was refused.
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+    /// `--sandbox` was asked for but this machine cannot isolate a build.
+    #[error("this machine cannot sandbox builds: {reason}")]
+    #[diagnostic(help(
+        "build without `--sandbox`, or allow it: as root it needs `unshare`, `mount` and \
+         `setpriv` (util-linux); other users also need unprivileged user namespaces \
+         (`sysctl kernel.unprivileged_userns_clone=1`)"
+    ))]
+    SandboxUnavailable {
+        /// What failed.
+        reason: String,
+    },
     /// The wheel's bytecode could not be compiled.
     #[error(transparent)]
     PyCompile(#[from] crate::pycompile::PyCompileError),
@@ -230,6 +243,9 @@ pub struct BuildContext<'a> {
     /// Where to keep a copy of each package's `build.log` (and `compiler.log`), success or
     /// failure.
     pub log_dir: Option<PathBuf>,
+    /// Run the build steps isolated (`--sandbox`): no network, nothing writable outside the
+    /// build directory.
+    pub isolation: Option<Isolation>,
 }
 
 impl BuildContext<'_> {
@@ -271,7 +287,7 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<Built, BuildError> {
     let start = Instant::now();
-    let sandbox = Sandbox::new(&package.name)?;
+    let sandbox = Sandbox::new(&package.name, context.isolation.clone())?;
     let mut log = fs_err::File::create(sandbox.log_path())?;
     let result = run_steps(package, context, &sandbox, &mut log, progress);
     let kept = keep_log(&sandbox, context.kept_log(&package.name));
@@ -291,7 +307,7 @@ pub fn build(
             drop(kept);
             let own_help = miette::Diagnostic::help(&error).map(|help| help.to_string());
             let help = own_help
-                .or_else(|| diagnose(&error))
+                .or_else(|| diagnose(&error, &sandbox))
                 .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
             Err(BuildError::Failed {
                 package: package.name.clone(),
@@ -482,7 +498,8 @@ fn prepare_shell(
     };
     let mut environment = sandbox.environment(context.target, &build_env.bin_dir(), &vars);
     environment.extend(context.compiler_cache.iter().cloned());
-    let shell = Shell::new(environment, sandbox.path().join("script.env"));
+    let shell = Shell::new(environment, sandbox.path().join("script.env"))
+        .confined(sandbox.confinement().cloned());
     let flags = shell.flags_before_script(package);
     sandbox.install_wrapper(&wrapper_config(package, context, sandbox, prefix, &flags))?;
     Ok(shell)
@@ -580,7 +597,7 @@ impl Backend<'_> {
         if !driver.is_file() {
             fs_err::write(&driver, DRIVER)?;
         }
-        let finished = Cmd::new(build_env.python())
+        let command = Cmd::new(build_env.python())
             .arg(&driver)
             .arg(hook)
             .arg(self.sandbox.source_dir())
@@ -592,8 +609,8 @@ impl Backend<'_> {
                 "EMWHEEL_BACKEND_PATH",
                 serde_json::to_string(&self.system.backend_path).expect("list serializes"),
             )
-            .dir(self.sandbox.source_dir())
-            .run_logged(log)?;
+            .dir(self.sandbox.source_dir());
+        let finished = self.sandbox.isolate(command).run_logged(log)?;
         let last = finished
             .output
             .lines()
@@ -721,7 +738,7 @@ fn unvendor_tests(
 }
 
 /// Known causes in a failed command's output, turned into a fix.
-fn diagnose(error: &BuildError) -> Option<String> {
+fn diagnose(error: &BuildError, sandbox: &Sandbox) -> Option<String> {
     let output = match error {
         BuildError::Command(CmdError::Failed { output, .. }) => output,
         BuildError::Patch { patch, .. } => {
@@ -732,6 +749,11 @@ fn diagnose(error: &BuildError) -> Option<String> {
         }
         _ => return None,
     };
+    if sandbox.confinement().is_some() {
+        if let Some(help) = isolation::sandbox_help(output, sandbox.path()) {
+            return Some(help);
+        }
+    }
     let missing_header = output.lines().find_map(|line| {
         line.split("fatal error: '")
             .nth(1)?

@@ -7,25 +7,66 @@
 
 use std::path::{Path, PathBuf};
 
+use super::isolation::{Confinement, Isolation};
 use super::BuildError;
+use crate::fsutil::FileLock;
+use crate::process::Cmd;
 use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 
 /// A build directory that is removed on success and kept on failure.
+///
+/// While a build runs, its directory is locked and holds [`ACTIVE_MARKER`]; a directory
+/// with the marker and no lock was left by a killed emwheel, and the next build removes it.
+/// Kept directories lose the marker, so they stay for inspection.
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    _lock: FileLock,
+    /// With `--sandbox`: how a step is confined to this directory.
+    confinement: Option<Confinement>,
 }
 
+/// The file that marks a build directory in use.
+const ACTIVE_MARKER: &str = ".emwheel-active";
+
+/// Build directories start with this, under the system temp dir.
+const PREFIX: &str = "emwheel-";
+
 impl Sandbox {
-    /// A fresh build directory for `package` under the system temp dir.
-    pub fn new(package: &str) -> Result<Self, BuildError> {
+    /// A fresh build directory for `package` under the system temp dir, whose build steps
+    /// run isolated when `isolation` is given.
+    pub fn new(package: &str, isolation: Option<Isolation>) -> Result<Self, BuildError> {
+        sweep_abandoned(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
-            .prefix(&format!("emwheel-{package}-"))
+            .prefix(&format!("{PREFIX}{package}-"))
             .tempdir()?;
+        // Locked before it is marked, so a sweep never sees the marker without the lock.
+        let lock = FileLock::acquire_dir(dir.path())?;
+        fs_err::write(dir.path().join(ACTIVE_MARKER), "")?;
         for sub in ["bin", "home", "tmp", "dist", "exports", "cmake/Platform"] {
             fs_err::create_dir_all(dir.path().join(sub))?;
         }
-        Ok(Sandbox { dir })
+        let confinement = isolation
+            .map(|isolation| Confinement::new(isolation, dir.path()))
+            .transpose()?;
+        Ok(Sandbox {
+            dir,
+            _lock: lock,
+            confinement,
+        })
+    }
+
+    /// `command` as a build step runs it: confined with `--sandbox`, else unchanged.
+    pub fn isolate(&self, command: Cmd) -> Cmd {
+        match &self.confinement {
+            Some(confinement) => confinement.wrap(command),
+            None => command,
+        }
+    }
+
+    /// How build steps are confined, with `--sandbox`.
+    pub fn confinement(&self) -> Option<&Confinement> {
+        self.confinement.as_ref()
     }
 
     /// The build directory.
@@ -76,6 +117,7 @@ impl Sandbox {
 
     /// Keeps the directory (after a failure) and returns its path.
     pub fn keep(self) -> PathBuf {
+        let _ = fs_err::remove_file(self.path().join(ACTIVE_MARKER));
         self.dir.keep()
     }
 
@@ -214,9 +256,48 @@ fn passthrough() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Removes the build directories under `tmp` that killed emwheels left: marked active but
+/// locked by no one. Best effort: a directory that cannot be read or removed is left.
+fn sweep_abandoned(tmp: &Path) {
+    let Ok(entries) = fs_err::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let ours = entry.file_name().to_string_lossy().starts_with(PREFIX);
+        if !ours || !path.join(ACTIVE_MARKER).is_file() {
+            continue;
+        }
+        if let Ok(Some(_lock)) = FileLock::try_acquire_dir(&path) {
+            let _ = fs_err::remove_dir_all(&path);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_abandoned_build_dirs_are_swept() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |name: &str, active: bool| {
+            let dir = tmp.path().join(name);
+            fs_err::create_dir(&dir).unwrap();
+            if active {
+                fs_err::write(dir.join(ACTIVE_MARKER), "").unwrap();
+            }
+            dir
+        };
+        let abandoned = make("emwheel-six-killed", true);
+        let running = make("emwheel-six-running", true);
+        let kept = make("emwheel-six-failed", false);
+        let foreign = make("other-tool", true);
+        let _lock = FileLock::acquire_dir(&running).unwrap();
+        sweep_abandoned(tmp.path());
+        assert!(!abandoned.exists());
+        assert!(running.is_dir() && kept.is_dir() && foreign.is_dir());
+    }
 
     /// Recipes may name these variables in flags (`recipe::substitute`): they must be set.
     #[test]
@@ -233,7 +314,7 @@ mod tests {
             dir: PathBuf::from("/t"),
             info,
         };
-        let sandbox = Sandbox::new("vars").unwrap();
+        let sandbox = Sandbox::new("vars", None).unwrap();
         let package = PackageVars {
             version: "1.0".into(),
             source_date_epoch: 0,

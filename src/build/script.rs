@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::isolation::Confinement;
 use super::{BuildError, Package};
 use crate::process::{shell_quote, Cmd};
 use crate::recipe::substitute;
@@ -19,12 +20,26 @@ pub(super) struct Shell {
     environment: Vec<(String, String)>,
     /// Where a script writes the environment it leaves.
     dump: PathBuf,
+    /// With `--sandbox`: how scripts are confined to the build directory.
+    confinement: Option<Confinement>,
 }
 
 impl Shell {
     /// A session starting from `environment`, writing its dumps to `dump`.
     pub fn new(environment: Vec<(String, String)>, dump: PathBuf) -> Self {
-        Shell { environment, dump }
+        Shell {
+            environment,
+            dump,
+            confinement: None,
+        }
+    }
+
+    /// The session with its scripts confined (`--sandbox`) when `confinement` is given.
+    pub fn confined(self, confinement: Option<Confinement>) -> Self {
+        Shell {
+            confinement,
+            ..self
+        }
     }
 
     /// The current environment.
@@ -57,11 +72,15 @@ impl Shell {
             "{script}\n/usr/bin/env -0 > {}",
             shell_quote(&self.dump.to_string_lossy())
         );
-        Cmd::new("/bin/bash")
+        let command = Cmd::new("/bin/bash")
             .args(["-euo", "pipefail", "-c", &with_dump])
             .envs(self.environment.iter().cloned())
-            .dir(dir)
-            .run_logged(log)?;
+            .dir(dir);
+        match &self.confinement {
+            Some(confinement) => confinement.wrap(command),
+            None => command,
+        }
+        .run_logged(log)?;
         if self.dump.is_file() {
             let bytes = fs_err::read(&self.dump)?;
             self.environment = parse_dump(&String::from_utf8_lossy(&bytes));

@@ -161,13 +161,22 @@ fn apt_source(package: &str, dir: &Path, log: &mut dyn std::io::Write) -> Result
 }
 
 /// Returns the cached file for `sha256` in `cache`, or downloads it with `download` into a
-/// fresh directory, checks its sha256, and only then moves it into the cache.
+/// staging directory, checks its sha256, and only then renames it into the cache.
+///
+/// A lock per entry (`<sha256>.lock`) makes concurrent runs wait for one download. A cached
+/// file whose bytes no longer match is never used: it is fetched again. Staging directories
+/// left by killed runs are removed first.
 fn cached_or(
     cache: &Path,
     sha256: &str,
     log: &mut dyn std::io::Write,
     download: impl FnOnce(&Path, &mut dyn std::io::Write) -> Result<Origin, BuildError>,
 ) -> Result<Fetched, BuildError> {
+    fs_err::create_dir_all(cache)?;
+    let lock = crate::fsutil::FileLock::acquire(&cache.join(format!("{sha256}.lock")))?;
+    if lock.waited {
+        let _ = writeln!(log, "# waited for another emwheel fetching {sha256}");
+    }
     let entry = cache.join(sha256);
     if let Some(file) = single_file(&entry)? {
         if crate::hash::sha256_file(&file)? == sha256 {
@@ -177,18 +186,20 @@ fn cached_or(
                 origin: Origin::Cache,
             });
         }
-        // A cached file whose bytes changed is never used: fetch it again.
+        let _ = writeln!(log, "# cached {} changed: fetching again", file.display());
+    }
+    if entry.exists() {
         fs_err::remove_dir_all(&entry)?;
     }
-    fs_err::create_dir_all(cache)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".download-")
-        .tempdir_in(cache)?;
+    let prefix = format!(".{sha256}.partial-");
+    crate::fsutil::sweep(cache, &prefix)?;
+    // Removed on any error; a killed run's is swept by the next.
+    let staging = tempfile::Builder::new().prefix(&prefix).tempdir_in(cache)?;
     let origin = download(staging.path(), log)?;
     let file = single_file(staging.path())?.ok_or(BuildError::NothingDownloaded)?;
     check_sha256(&file, sha256)?;
     let file_name = file.file_name().expect("a file has a name").to_owned();
-    crate::fsutil::place_dir(staging, &entry)?;
+    fs_err::rename(staging.keep(), &entry)?;
     Ok(Fetched {
         path: entry.join(file_name),
         origin,
@@ -366,6 +377,112 @@ pub fn has_native_sources(source: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    type Download = Box<dyn FnOnce(&Path, &mut dyn std::io::Write) -> Result<Origin, BuildError>>;
+
+    /// A download that writes `bytes` as the sdist and counts how often it ran.
+    fn serving(bytes: &'static [u8], count: &'static AtomicUsize) -> Download {
+        Box::new(move |dir, _| {
+            count.fetch_add(1, Ordering::SeqCst);
+            fs_err::write(dir.join("pkg-1.0.tar.gz"), bytes)?;
+            Ok(Origin::Url)
+        })
+    }
+
+    /// Fetches `sha` into the cache at `root` with a download serving `bytes`.
+    fn fetch_serving(
+        root: &Path,
+        sha: &str,
+        bytes: &'static [u8],
+        count: &'static AtomicUsize,
+    ) -> Result<PathBuf, BuildError> {
+        cached_or(root, sha, &mut std::io::sink(), serving(bytes, count)).map(|f| f.path)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs_err::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_download_enters_the_cache_only_after_its_check() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let root = tempfile::tempdir().unwrap();
+        let sha = crate::hash::sha256_bytes(b"good");
+        let error = fetch_serving(root.path(), &sha, b"evil", &COUNT);
+        assert!(matches!(error, Err(BuildError::Sha256Mismatch { .. })));
+        let lock = format!("{sha}.lock");
+        assert_eq!(names(root.path()), [lock], "nothing cached");
+        let file = fetch_serving(root.path(), &sha, b"good", &COUNT).unwrap();
+        assert_eq!(file, root.path().join(&sha).join("pkg-1.0.tar.gz"));
+        assert_eq!(fs_err::read(&file).unwrap(), b"good");
+        let again = fetch_serving(root.path(), &sha, b"good", &COUNT);
+        assert_eq!(again.unwrap(), file);
+        let count = COUNT.load(Ordering::SeqCst);
+        assert_eq!(count, 2, "the cached file was fetched again");
+    }
+
+    #[test]
+    fn a_cached_file_whose_bytes_changed_is_fetched_again() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let root = tempfile::tempdir().unwrap();
+        let sha = crate::hash::sha256_bytes(b"good");
+        let file = fetch_serving(root.path(), &sha, b"good", &COUNT).unwrap();
+        fs_err::write(&file, b"tampered").unwrap();
+        let mut log = Vec::new();
+        let refetched = cached_or(root.path(), &sha, &mut log, serving(b"good", &COUNT));
+        assert_eq!(fs_err::read(refetched.unwrap().path).unwrap(), b"good");
+        assert_eq!(COUNT.load(Ordering::SeqCst), 2);
+        let log = String::from_utf8(log).unwrap();
+        assert!(log.contains("changed: fetching again"), "{log}");
+        // A tampered entry whose refetch fails is gone, not left to be used.
+        fs_err::write(&file, b"tampered").unwrap();
+        let error = fetch_serving(root.path(), &sha, b"evil", &COUNT);
+        assert!(matches!(error, Err(BuildError::Sha256Mismatch { .. })));
+        assert!(!root.path().join(&sha).exists());
+    }
+
+    #[test]
+    fn a_killed_download_is_swept_before_the_next() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let root = tempfile::tempdir().unwrap();
+        let sha = crate::hash::sha256_bytes(b"good");
+        let partial = root.path().join(format!(".{sha}.partial-killed"));
+        fs_err::create_dir(&partial).unwrap();
+        fs_err::write(partial.join("half.tar.gz"), b"go").unwrap();
+        let file = fetch_serving(root.path(), &sha, b"good", &COUNT);
+        assert_eq!(fs_err::read(file.unwrap()).unwrap(), b"good");
+        assert_eq!(names(root.path()), [sha.clone(), format!("{sha}.lock")]);
+    }
+
+    #[test]
+    fn concurrent_fetches_download_once() {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let root = tempfile::tempdir().unwrap();
+        let sha = crate::hash::sha256_bytes(b"good");
+        let fetchers: Vec<_> = (0..3)
+            .map(|_| {
+                let (root, sha) = (root.path().to_path_buf(), sha.clone());
+                std::thread::spawn(move || {
+                    let slow: Download = Box::new(|dir, log| {
+                        std::thread::sleep(std::time::Duration::from_millis(100));
+                        serving(b"good", &COUNT)(dir, log)
+                    });
+                    cached_or(&root, &sha, &mut std::io::sink(), slow).unwrap()
+                })
+            })
+            .collect();
+        for fetcher in fetchers {
+            let fetched = fetcher.join().unwrap();
+            assert_eq!(fs_err::read(fetched.path).unwrap(), b"good");
+        }
+        assert_eq!(COUNT.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn mismatched_sha256_names_both_digests() {

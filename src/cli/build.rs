@@ -56,6 +56,10 @@ pub(super) struct OutputArgs {
     /// `DIR/<file>` checked against the recipe's sha256 [default: emwheel's own cache].
     #[arg(long, env = "EMWHEEL_SOURCE_CACHE", value_name = "DIR")]
     pub(super) source_cache: Option<PathBuf>,
+    /// Run the build steps (recipe scripts and the PEP 517 backend) with no network and
+    /// nothing writable outside their build directory (Linux namespaces; see the README).
+    #[arg(long)]
+    pub(super) sandbox: bool,
 }
 
 impl OutputArgs {
@@ -75,6 +79,11 @@ impl OutputArgs {
             .clone()
             .unwrap_or_else(crate::home::sources_dir)
     }
+
+    /// How build steps are isolated: probed once with `--sandbox`, none without.
+    pub(super) fn isolation(&self) -> Result<Option<build::Isolation>, build::BuildError> {
+        self.sandbox.then(build::Isolation::probe).transpose()
+    }
 }
 
 pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
@@ -90,6 +99,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         compiler_cache: args.output.compiler_cache.environment()?,
         source_cache: args.output.source_cache(),
         log_dir: None,
+        isolation: args.output.isolation()?,
     };
     let built = build::build(&package, &context, ui)?;
     ui.status(&format!(

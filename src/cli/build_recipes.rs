@@ -64,6 +64,7 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
         compiler_cache: args.output.compiler_cache.environment()?,
         source_cache: args.output.source_cache(),
         log_dir: Some(graph::logs_dir(&args.out_dir)),
+        isolation: args.output.isolation()?,
     };
     let jobs = args
         .jobs

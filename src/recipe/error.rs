@@ -131,7 +131,11 @@ fn explain(message: &str, at_root: bool) -> Problem {
         return missing(key, at_root);
     }
     if let Some((_, expected)) = message.split_once(", expected ") {
-        let help = format!("write {expected} here");
+        // serde's word for a TOML array means nothing to someone writing a recipe.
+        let help = match expected {
+            "a sequence" => "write a list here, e.g. `[\"…\"]`".to_string(),
+            other => format!("write {other} here"),
+        };
         return Problem::new(message, "wrong type", help);
     }
     let help = "recipe.toml is TOML whose tables and keys mirror Pyodide's `meta.yaml`";

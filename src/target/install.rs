@@ -93,13 +93,16 @@ pub fn install(
     }
     let targets_dir = crate::home::targets_dir();
     fs_err::create_dir_all(&targets_dir)?;
+    // Installs take turns; whoever holds the lock removes what killed installs left.
+    let _lock = crate::fsutil::FileLock::acquire(&targets_dir.join(".lock"))?;
+    crate::fsutil::sweep(&targets_dir, STAGING_PREFIX)?;
     if let (Some(InstallSource::Npm(version)), None) = (source, &options.xbuildenv) {
         if let Some(kept) = keep_installed(&targets_dir.join(version), options)? {
             return Ok(kept);
         }
     }
     let staging = tempfile::Builder::new()
-        .prefix(".install-")
+        .prefix(STAGING_PREFIX)
         .tempdir_in(&targets_dir)?;
     let xbuildenv = options
         .xbuildenv
@@ -130,11 +133,26 @@ pub fn install(
         ..info
     };
     write_json(&staging.path().join("target.json"), &info)?;
-    if final_dir.exists() {
-        fs_err::remove_dir_all(&final_dir)?;
-    }
-    fs_err::rename(staging.keep(), &final_dir)?;
+    replace_dir(staging, &final_dir)?;
     Target::open(&final_dir)
+}
+
+/// Staging directories of installs (and replaced targets) start with this.
+const STAGING_PREFIX: &str = ".install-";
+
+/// Renames `staging` to `dest`, first moving an existing `dest` aside (deleted after, or by
+/// the next install's sweep): a killed install leaves the old target, the new one, or none
+/// between the two renames, never half of one.
+fn replace_dir(staging: tempfile::TempDir, dest: &Path) -> Result<(), TargetError> {
+    let parent = dest.parent().expect("a target has a parent");
+    let old = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(parent)?;
+    if dest.exists() {
+        fs_err::rename(dest, old.path().join("replaced"))?;
+    }
+    fs_err::rename(staging.keep(), dest)?;
+    Ok(())
 }
 
 /// The target already installed in `dir`, unless `force` asks for a new one or it was

@@ -13,6 +13,10 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use super::record::{format_record, HashingWriter};
 use super::unpack::{archive_path, zip_error};
 use super::{perm, UnpackedWheel, WheelError};
+use crate::fsutil::{sweep, FileLock};
+
+/// The start of the name of a wheel being written; what is left by a killed writer is swept.
+pub const PARTIAL_PREFIX: &str = ".emwheel-partial-";
 
 /// The earliest time a zip entry can carry: 1980-01-01T00:00:00Z.
 const ZIP_MIN_EPOCH: u64 = 315_532_800;
@@ -32,9 +36,11 @@ impl UnpackedWheel {
     /// Writes the tree as `out_dir/{name}.whl` and returns that path.
     ///
     /// Every entry gets the mtime `source_date_epoch` (clamped to what zip can store), mode
-    /// `0o644` or `0o755`, and deflate at the level [`UnpackedWheel::slim`] chose; `RECORD` is regenerated and written last. The zip is
-    /// built in a temp file in `out_dir` and renamed into place, so an interrupted run leaves
-    /// no partial wheel. Equal trees and epochs give byte-identical wheels.
+    /// `0o644` or `0o755`, and deflate at the level [`UnpackedWheel::slim`] chose; `RECORD`
+    /// is regenerated and written last. The zip is built in a hidden temp file in `out_dir`
+    /// (`.emwheel-partial-*`) and renamed into place while holding a lock on `out_dir`, so an
+    /// interrupted run leaves no partial wheel (at most a hidden temp file, which the next
+    /// write removes). Equal trees and epochs give byte-identical wheels.
     pub fn write(&self, out_dir: &Path, source_date_epoch: u64) -> Result<PathBuf, WheelError> {
         let dest = out_dir.join(self.name.to_string());
         write_atomically(&dest, |file| {
@@ -106,7 +112,13 @@ fn write_atomically(
 ) -> Result<(), WheelError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     fs_err::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    // Concurrent writers into one directory take turns; whoever holds the lock may remove
+    // the partial files of writers that were killed.
+    let _lock = FileLock::acquire_dir(dir)?;
+    sweep(dir, PARTIAL_PREFIX)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .tempfile_in(dir)?;
     write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     perm::set_mode(tmp.path(), false)?;
@@ -209,6 +221,9 @@ mod tests {
     fn writes_sorted_entries_with_record_last() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path().join("dist");
+        fs_err::create_dir(&out).unwrap();
+        // What a writer killed mid-write leaves; the next writer removes it.
+        fs_err::write(out.join(format!("{PARTIAL_PREFIX}killed")), b"PK").unwrap();
         let path = repaired_tree(tmp.path()).write(&out, EPOCH).unwrap();
         let names: Vec<String> = archive(&path).file_names().map(str::to_owned).collect();
         assert_eq!(

@@ -63,6 +63,28 @@ pub fn fresh_home() -> tempfile::TempDir {
     home
 }
 
+/// A fresh emwheel home (empty source cache and build envs) that shares the installed
+/// targets of [`test_home`] (and its default) through a `targets` link, so it needs no
+/// install of its own.
+pub fn fresh_home_with_target() -> tempfile::TempDir {
+    ensure_target();
+    let home = fresh_home();
+    std::os::unix::fs::symlink(test_home().join("targets"), home.path().join("targets")).unwrap();
+    home
+}
+
+/// `emwheel build <recipe> -o <out> --allow-emcc-mismatch` with the home `home`.
+pub fn build_command(home: &Path, recipe: &Path, out: &Path) -> Command {
+    let mut command = emwheel_in(home);
+    command
+        .arg("build")
+        .arg(recipe)
+        .arg("-o")
+        .arg(out)
+        .arg("--allow-emcc-mismatch");
+    command
+}
+
 /// `emwheel` with the test home, the setup toolchain through `EMSDK`,
 /// and no emcc mismatch opt-in (tests that build pass it explicitly).
 pub fn emwheel() -> Command {

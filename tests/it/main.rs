@@ -13,5 +13,7 @@ mod index;
 mod loads;
 mod metayaml;
 mod project;
+mod sandbox;
 mod shard;
 mod targets;
+mod trust;
