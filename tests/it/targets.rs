@@ -350,7 +350,12 @@ fn pyodide_xbuildenv_archive_builds_and_tests() {
         "{stderr}"
     );
     let targets = home.path().join("targets");
-    let leftovers: Vec<_> = std::fs::read_dir(&targets).unwrap().collect();
+    // The lock file (`.lock`) serializes installs; no target may be left.
+    let leftovers: Vec<_> = std::fs::read_dir(&targets)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name != ".lock")
+        .collect();
     assert!(
         leftovers.is_empty(),
         "nothing is installed on a mismatch: {leftovers:?}"
