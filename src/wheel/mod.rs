@@ -26,6 +26,7 @@ mod testutil;
 pub use error::WheelError;
 pub use metadata::{read_metadata, WheelMetadata};
 pub use name::{normalize, WheelName};
+pub use record::{parse_record, RecordEntry};
 pub use repair::RepairReport;
 pub use slim::Slim;
 pub use unpack::{unpack, UnpackedWheel};
