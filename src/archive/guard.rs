@@ -104,6 +104,10 @@ impl<'a> Extraction<'a> {
         if let Some(reason) = self.collision(&relative, is_dir) {
             return Err(self.refuse(name, reason));
         }
+        // Parent directories come into being too, whether or not the archive lists them.
+        for parent in relative.ancestors().skip(1) {
+            self.seen.entry(parent.to_path_buf()).or_insert(true);
+        }
         self.seen.insert(relative.clone(), is_dir);
         Ok(self.dest.join(relative))
     }
