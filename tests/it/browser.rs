@@ -1,46 +1,11 @@
 //! In a real browser: `emwheel serve --demo` serves the index, the target's Pyodide and a
 //! page that installs a package with micropip; headless Chromium loads it.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::common::{assert_success, build, emwheel, repo, toolchain_dir};
-
-/// `emwheel serve --demo` on a free loopback port, killed when dropped.
-struct Demo {
-    child: Child,
-    url: String,
-}
-
-impl Demo {
-    fn start(site: &std::path::Path) -> Demo {
-        let mut child = emwheel()
-            .args(["serve", "--demo", "--port", "0", "--max-seconds", "300"])
-            .arg(site)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("serving ")
-            .expect("the bound address")
-            .to_string();
-        Demo { child, url }
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::index::Server;
 
 /// playwright-core, which `scripts/setup` installs beside the toolchain.
 fn playwright_core() -> PathBuf {
@@ -68,9 +33,9 @@ fn chromium_installs_and_imports_from_the_served_index() {
             .output()
             .unwrap(),
     );
-    let demo = Demo::start(&site);
+    let demo = Server::start_with(&site, &["--demo"]);
     let url = format!(
-        "{}demo.html?package=markupsafe==2.1.5&imports=markupsafe._speedups",
+        "{}/demo.html?package=markupsafe==2.1.5&imports=markupsafe._speedups",
         demo.url
     );
     let home = root.path().join("browser-home");

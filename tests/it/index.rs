@@ -19,8 +19,14 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(site: &Path) -> Server {
+        Self::start_with(site, &[])
+    }
+
+    /// As [`Server::start`], with more `emwheel serve` arguments (e.g. `--demo`).
+    pub(crate) fn start_with(site: &Path, extra: &[&str]) -> Server {
         let mut child = emwheel()
             .args(["serve", "--port", "0", "--max-seconds", "300"])
+            .args(extra)
             .arg(site)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
