@@ -202,14 +202,19 @@ impl Cache {
     /// another name (the version changed), is removed so that the output directory holds
     /// one wheel per package.
     pub fn store(&self, package: &str, key: &CacheKey, wheel: &CachedWheel) -> std::io::Result<()> {
-        let name = wheel
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
+        // A wheel is named within the output directory; a library recipe's output (its
+        // manifest in the target's library prefix) lives elsewhere and is named in full.
+        let name = match wheel.path.parent() == Some(self.out_dir.as_path()) {
+            true => wheel
+                .path
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned(),
+            false => std::path::absolute(&wheel.path)?.display().to_string(),
+        };
         if let Ok(previous) = self.read(package) {
-            if previous.wheel != name {
+            if previous.wheel != name && !Path::new(&previous.wheel).is_absolute() {
                 remove_if_present(&self.out_dir.join(&previous.wheel))?;
             }
         }
@@ -334,6 +339,25 @@ mod tests {
                 ("emcc".to_string(), "3.1.69".to_string()),
             ]),
         }
+    }
+
+    #[test]
+    fn outputs_outside_the_output_directory_are_found_again() {
+        let out = tempfile::tempdir().unwrap();
+        let prefix = tempfile::tempdir().unwrap();
+        let manifest = prefix.path().join("libfoo.json");
+        fs_err::write(&manifest, "{}").unwrap();
+        let cache = Cache::new(out.path());
+        let built = CachedWheel {
+            path: manifest.clone(),
+            sha256: sha256_file(&manifest).unwrap(),
+        };
+        cache.store("libfoo", &key("a"), &built).unwrap();
+        assert_eq!(cache.lookup("libfoo", &key("a")), Lookup::Hit(built));
+        assert!(
+            manifest.is_file(),
+            "a library's output is never removed as a stale wheel"
+        );
     }
 
     #[test]
