@@ -18,9 +18,6 @@ pub(super) struct ReportArgs {
     /// Wheels, or directories whose wheels are all reported.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Print a JSON document on stdout instead of a table.
-    #[arg(long)]
-    json: bool,
     /// Also time installing and importing each wheel in Pyodide under Node.js (after Pyodide
     /// is ready), as it is and as a bytecode copy; prints both medians and their ratio.
     #[arg(long)]
@@ -49,15 +46,12 @@ pub(super) fn run(args: ReportArgs, ui: &Ui) -> miette::Result<()> {
         true => measure_loads(&args, &wheels, ui)?,
         false => Vec::new(),
     };
-    if args.json {
-        let mut document = serde_json::json!({ "wheels": sizes });
+    if ui.json() {
+        let mut document = serde_json::json!({ "status": "ok", "wheels": sizes });
         if args.measure_load {
             document["loads"] = serde_json::json!(loads);
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).expect("sizes serialize")
-        );
+        ui.document(document);
         return Ok(());
     }
     for size in &sizes {
