@@ -32,20 +32,7 @@ fn recipe(name: &str) -> PathBuf {
 /// Builds `path` and returns every line `emwheel build` printed (main output first).
 fn build_outputs(path: &Path, out: &Path) -> Vec<PathBuf> {
     crate::common::ensure_target();
-    let output = emwheel()
-        .arg("build")
-        .arg(path)
-        .arg("-o")
-        .arg(out)
-        .arg("--allow-emcc-mismatch")
-        .output()
-        .unwrap();
-    assert_success(&output);
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(PathBuf::from)
-        .collect()
+    crate::common::build_outputs(path, out, &[]).0
 }
 
 fn file_name(path: &Path) -> String {

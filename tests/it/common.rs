@@ -153,6 +153,17 @@ pub fn build_for(path: &Path, out: &Path, extra: &[&str]) -> PathBuf {
 
 /// As [`build_for`]; returns the wheel path (the first output line) and stderr.
 pub fn build_with(path: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> (PathBuf, String) {
+    let (outputs, stderr) = build_outputs(path, out, extra);
+    (outputs.into_iter().next().unwrap_or_default(), stderr)
+}
+
+/// Runs `emwheel build <path> -o <out> --allow-emcc-mismatch <extra…>`; returns every path it
+/// printed (the wheel or a library's manifest first, then archives beside it) and stderr.
+pub fn build_outputs(
+    path: &Path,
+    out: &Path,
+    extra: &[&std::ffi::OsStr],
+) -> (Vec<PathBuf>, String) {
     let output = emwheel()
         .arg("build")
         .arg(path)
@@ -164,8 +175,11 @@ pub fn build_with(path: &Path, out: &Path, extra: &[&std::ffi::OsStr]) -> (PathB
         .unwrap();
     assert_success(&output);
     let stdout = String::from_utf8(output.stdout).unwrap();
-    let wheel = PathBuf::from(stdout.lines().next().unwrap_or_default());
-    (wheel, String::from_utf8_lossy(&output.stderr).into_owned())
+    let outputs = stdout.lines().map(PathBuf::from).collect();
+    (
+        outputs,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// Runs `emwheel test` on recipes whose wheels are in `dist`; all must pass.
