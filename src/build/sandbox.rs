@@ -29,6 +29,9 @@ pub struct Sandbox {
 /// The file that marks a build directory in use.
 const ACTIVE_MARKER: &str = ".emwheel-active";
 
+/// The file that marks a failed build's directory, kept for inspection.
+const KEPT_MARKER: &str = ".emwheel-kept";
+
 /// Build directories start with this, under the system temp dir.
 const PREFIX: &str = "emwheel-";
 
@@ -117,6 +120,8 @@ impl Sandbox {
 
     /// Keeps the directory (after a failure) and returns its path.
     pub fn keep(self) -> PathBuf {
+        // Marked kept before it stops being active, so no sweep ever takes it.
+        let _ = fs_err::write(self.path().join(KEPT_MARKER), "");
         let _ = fs_err::remove_file(self.path().join(ACTIVE_MARKER));
         self.dir.keep()
     }
@@ -265,13 +270,28 @@ fn sweep_abandoned(tmp: &Path) {
     for entry in entries.flatten() {
         let path = entry.path();
         let ours = entry.file_name().to_string_lossy().starts_with(PREFIX);
-        if !ours || !path.join(ACTIVE_MARKER).is_file() {
+        if !ours || path.join(KEPT_MARKER).is_file() {
+            continue;
+        }
+        if !(path.join(ACTIVE_MARKER).is_file() || unmarked_for_a_while(&path)) {
             continue;
         }
         if let Ok(Some(_lock)) = FileLock::try_acquire_dir(&path) {
             let _ = fs_err::remove_dir_all(&path);
         }
     }
+}
+
+/// A build killed between creating its directory and marking it, or while removing it after
+/// success (the marker may go first), leaves a directory with neither marker. A live build
+/// marks its directory within moments of creating it, so one without a marker for over a
+/// second is abandoned.
+fn unmarked_for_a_while(path: &Path) -> bool {
+    let age = fs_err::metadata(path)
+        .and_then(|metadata| metadata.modified())
+        .ok()
+        .and_then(|modified| modified.elapsed().ok());
+    age.is_some_and(|age| age > std::time::Duration::from_secs(1))
 }
 
 #[cfg(test)]
@@ -291,12 +311,25 @@ mod tests {
         };
         let abandoned = make("emwheel-six-killed", true);
         let running = make("emwheel-six-running", true);
-        let kept = make("emwheel-six-failed", false);
+        // Created a moment ago and not marked yet: a live build's.
+        let just_created = make("emwheel-six-new", false);
         let foreign = make("other-tool", true);
+        // Killed between creating and marking its directory, a while ago.
+        let unmarked = make("emwheel-six-unmarked", false);
+        // A failed build kept for inspection, also a while ago.
+        let kept_old = make("emwheel-six-kept", false);
+        fs_err::write(kept_old.join(KEPT_MARKER), "").unwrap();
+        let earlier = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        for dir in [&unmarked, &kept_old] {
+            std::fs::File::open(dir)
+                .unwrap()
+                .set_modified(earlier)
+                .unwrap();
+        }
         let _lock = FileLock::acquire_dir(&running).unwrap();
         sweep_abandoned(tmp.path());
-        assert!(!abandoned.exists());
-        assert!(running.is_dir() && kept.is_dir() && foreign.is_dir());
+        assert!(!abandoned.exists() && !unmarked.exists());
+        assert!(running.is_dir() && just_created.is_dir() && foreign.is_dir() && kept_old.is_dir());
     }
 
     /// Recipes may name these variables in flags (`recipe::substitute`): they must be set.
