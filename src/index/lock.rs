@@ -312,9 +312,13 @@ pub fn replace_wheels(path: &Path, replaced: &[(String, &Path)]) -> Result<usize
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
+    let packages = value.get_mut("packages").and_then(Value::as_object_mut);
+    let packages = packages.ok_or_else(|| IndexError::BadLock {
+        path: path.to_path_buf(),
+        reason: "no `packages` object".to_string(),
+    })?;
     let mut changed = 0;
-    let packages = value["packages"].as_object_mut().into_iter().flatten();
-    for (_, entry) in packages {
+    for entry in packages.values_mut() {
         let Some(file_name) = entry["file_name"].as_str() else {
             continue;
         };
@@ -553,5 +557,23 @@ mod tests {
         assert_eq!(six["sha256"], crate::hash::sha256_bytes(b"new wheel"));
         assert_eq!(six["name"], "six");
         assert_eq!(value["packages"]["attrs"]["sha256"], "keep");
+    }
+
+    /// Found by the `lockfile` fuzz target: a document that is valid JSON but not an object
+    /// (here `22`) made `replace_wheels` panic when it indexed `packages`.
+    #[test]
+    fn replace_wheels_refuses_a_lockfile_of_the_wrong_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("pyodide-lock.json");
+        let new = dir.path().join("six-1-py3-none-any.whl");
+        let replaced = [("six-1-py3-none-any.whl".to_string(), new.as_path())];
+        for text in ["22", "[]", r#"{"packages": 1}"#] {
+            fs_err::write(&lock, text).unwrap();
+            let error = replace_wheels(&lock, &replaced).unwrap_err();
+            assert!(
+                error.to_string().contains("no `packages`"),
+                "{text}: {error}"
+            );
+        }
     }
 }
