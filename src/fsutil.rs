@@ -92,18 +92,33 @@ pub fn sweep(dir: &Path, prefix: &str) -> io::Result<usize> {
     Ok(removed)
 }
 
-/// Writes `bytes` to a temp file beside `dest` and renames it over `dest`, creating the
+/// The name prefix of staging files: hidden, and swept by the next writer into the same
+/// directory when their writer was killed.
+pub const PARTIAL_PREFIX: &str = ".emwheel-partial-";
+
+/// A staging file in `dir` for a file about to be renamed into place, with `dir`'s lock.
+/// Writers into one directory take turns; whoever holds the lock first removes the staging
+/// files of writers that were killed. Keep the lock until the file is renamed.
+pub fn staging_file(dir: &Path) -> io::Result<(FileLock, tempfile::NamedTempFile)> {
+    fs_err::create_dir_all(dir)?;
+    let lock = FileLock::acquire_dir(dir)?;
+    sweep(dir, PARTIAL_PREFIX)?;
+    // A temp file is private (0600) by default; what is written here is ordinary output.
+    let file = tempfile::Builder::new()
+        .prefix(PARTIAL_PREFIX)
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)?;
+    Ok((lock, file))
+}
+
+/// Writes `bytes` to a staging file beside `dest` and renames it over `dest`, creating the
 /// parent directory: an interrupted run leaves the old file or the new one, never half.
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> io::Result<()> {
     let parent = match dest.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    fs_err::create_dir_all(parent)?;
-    // A temp file is private (0600) by default; what is written here is ordinary output.
-    let mut temp = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(parent)?;
+    let (_lock, mut temp) = staging_file(parent)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     temp.persist(dest).map_err(|error| {

@@ -31,7 +31,7 @@ pub use repair::RepairReport;
 pub use slim::Slim;
 pub use unpack::{unpack, UnpackedWheel};
 pub use verify::{verify, WheelSummary};
-pub use write::{write_zip_tree, PARTIAL_PREFIX};
+pub use write::write_zip_tree;
 
 /// What a wheel is repaired for: the interpreter and platform of the Pyodide target.
 #[derive(Debug, Clone, PartialEq, Eq)]

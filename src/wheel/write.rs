@@ -13,10 +13,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use super::record::{format_record, HashingWriter};
 use super::unpack::{archive_path, zip_error};
 use super::{perm, UnpackedWheel, WheelError};
-use crate::fsutil::{sweep, FileLock};
-
-/// The start of the name of a wheel being written; what is left by a killed writer is swept.
-pub const PARTIAL_PREFIX: &str = ".emwheel-partial-";
+use crate::fsutil::staging_file;
 
 /// The earliest time a zip entry can carry: 1980-01-01T00:00:00Z.
 const ZIP_MIN_EPOCH: u64 = 315_532_800;
@@ -111,14 +108,7 @@ fn write_atomically(
     write: impl FnOnce(&mut File) -> Result<(), WheelError>,
 ) -> Result<(), WheelError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
-    fs_err::create_dir_all(dir)?;
-    // Concurrent writers into one directory take turns; whoever holds the lock may remove
-    // the partial files of writers that were killed.
-    let _lock = FileLock::acquire_dir(dir)?;
-    sweep(dir, PARTIAL_PREFIX)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(PARTIAL_PREFIX)
-        .tempfile_in(dir)?;
+    let (_lock, mut tmp) = staging_file(dir)?;
     write(tmp.as_file_mut())?;
     tmp.as_file().sync_all()?;
     perm::set_mode(tmp.path(), false)?;
@@ -223,7 +213,11 @@ mod tests {
         let out = tmp.path().join("dist");
         fs_err::create_dir(&out).unwrap();
         // What a writer killed mid-write leaves; the next writer removes it.
-        fs_err::write(out.join(format!("{PARTIAL_PREFIX}killed")), b"PK").unwrap();
+        fs_err::write(
+            out.join(format!("{}killed", crate::fsutil::PARTIAL_PREFIX)),
+            b"PK",
+        )
+        .unwrap();
         let path = repaired_tree(tmp.path()).write(&out, EPOCH).unwrap();
         let names: Vec<String> = archive(&path).file_names().map(str::to_owned).collect();
         assert_eq!(

@@ -2,7 +2,7 @@
 //! failures that skip their dependents but not the others.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::SystemTime;
 
 use crate::common::{assert_success, assert_user_error, emwheel, ensure_target, repo};
@@ -32,18 +32,23 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// `emwheel build-recipes <args> --recipe-dir <recipes> -o <out> --allow-emcc-mismatch`.
-pub(crate) fn build_recipes(recipes: &Path, out: &Path, args: &[&str]) -> Output {
+pub(crate) fn build_recipes_command(recipes: &Path, out: &Path, args: &[&str]) -> Command {
     ensure_target();
-    emwheel()
+    let mut command = emwheel();
+    command
         .arg("build-recipes")
         .args(args)
         .arg("--recipe-dir")
         .arg(recipes)
         .arg("-o")
         .arg(out)
-        .arg("--allow-emcc-mismatch")
-        .output()
-        .unwrap()
+        .arg("--allow-emcc-mismatch");
+    command
+}
+
+/// Runs [`build_recipes_command`].
+pub(crate) fn build_recipes(recipes: &Path, out: &Path, args: &[&str]) -> Output {
+    build_recipes_command(recipes, out, args).output().unwrap()
 }
 
 /// Replaces `from` with `to` in a recipe's `recipe.toml`.

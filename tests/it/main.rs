@@ -7,6 +7,7 @@ mod bytecode;
 mod cache;
 mod common;
 mod core;
+mod crash;
 mod errors;
 mod graph;
 mod index;

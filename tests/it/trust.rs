@@ -21,7 +21,7 @@ fn six() -> PathBuf {
 }
 
 /// xorshift64: a seeded generator, so that a failing trial can be replayed.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -32,14 +32,14 @@ impl Rng {
     }
 
     /// A duration uniformly in `0..max`.
-    fn below(&mut self, max: Duration) -> Duration {
+    pub(crate) fn below(&mut self, max: Duration) -> Duration {
         let micros = max.as_micros() as u64;
         Duration::from_micros(self.next() % micros.max(1))
     }
 }
 
 /// The names in `dir` (none when it does not exist).
-fn names(dir: &Path) -> Vec<String> {
+pub(crate) fn names(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -125,7 +125,7 @@ impl Trials {
         let names = names(out);
         self.empty += usize::from(names.is_empty());
         for name in names {
-            if name.starts_with(emwheel::wheel::PARTIAL_PREFIX) {
+            if name.starts_with(emwheel::fsutil::PARTIAL_PREFIX) {
                 self.hidden_partial += 1;
                 continue;
             }
@@ -199,7 +199,7 @@ fn builds_killed_at_random_moments_leave_only_complete_wheels() {
 }
 
 /// Waits (up to a minute) until no process names `path` on its command line.
-fn wait_for_processes_using(path: &Path) {
+pub(crate) fn wait_for_processes_using(path: &Path) {
     let needle = path.to_string_lossy().into_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
