@@ -10,6 +10,7 @@ pub mod fsutil;
 pub mod graph;
 pub mod hash;
 pub mod home;
+pub mod http;
 pub mod index;
 pub mod pip;
 pub mod process;

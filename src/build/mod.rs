@@ -604,6 +604,7 @@ impl Backend<'_> {
             .arg(self.sandbox.dist_dir())
             .arg(serde_json::to_string(self.config).expect("settings serialize"))
             .envs(self.environment.iter().cloned())
+            .env("PATH", self.path_with(build_env))
             .env("EMWHEEL_BACKEND", &self.system.build_backend)
             .env(
                 "EMWHEEL_BACKEND_PATH",
@@ -618,6 +619,18 @@ impl Backend<'_> {
             .unwrap_or_default()
             .to_string();
         serde_json::from_str(&last).map_err(|_| BuildError::NoWheel(last))
+    }
+
+    /// The build's PATH with `build_env`'s scripts first: after [`Backend::complete_env`] the
+    /// hooks run in a larger environment than the one the build's PATH was made with, and
+    /// the tools it added (meson-python's `ninja`) must be found.
+    fn path_with(&self, build_env: &BuildEnv) -> String {
+        let rest = self.environment.iter().find(|(key, _)| key == "PATH");
+        let bin = build_env.bin_dir().display().to_string();
+        match rest {
+            Some((_, rest)) => format!("{bin}:{rest}"),
+            None => bin,
+        }
     }
 
     /// Adds what `get_requires_for_build_wheel` asks for: the environment for the larger

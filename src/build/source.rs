@@ -83,7 +83,7 @@ pub fn fetch(
             Ok(local(path))
         }
         SourceSpec::Pypi { pin, sha256 } => cached_or(cache, sha256, log, |dir, log| {
-            crate::pip::download(python, pin, Form::Sdist, dir, log)?;
+            crate::pip::download_pinned(python, pin, sha256, Form::Sdist, dir, log)?;
             Ok(Origin::Index { pin: pin.clone() })
         }),
         SourceSpec::Debian { package, sha256 } => cached_or(cache, sha256, log, |dir, log| {
@@ -101,7 +101,7 @@ pub fn fetch(
                 });
             }
             cached_or(cache, sha256, log, |dir, log| {
-                url::download(url, python, dir, log)
+                url::download(url, sha256, python, dir, log)
             })
         }
     }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use super::source::Origin;
 use super::BuildError;
+use crate::http::HttpError;
 use crate::pip::Form;
-use crate::process::Cmd;
 
 /// Archive suffixes of sdists, longest first.
 const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip"];
@@ -38,6 +38,7 @@ pub fn file_name(url: &str) -> &str {
 /// index for `name==version` instead. The caller checks the sha256 either way.
 pub fn download(
     url: &str,
+    sha256: &str,
     python: &Path,
     dir: &Path,
     log: &mut dyn Write,
@@ -62,21 +63,16 @@ pub fn download(
         log,
         "# {url} cannot be fetched; asking pip's index for {pin} (kept only if its sha256 is the recipe's)"
     );
-    crate::pip::download(python, &pin, form, dir, log)
+    crate::pip::download_pinned(python, &pin, sha256, form, dir, log)
         .map_err(|_| unreachable(Some(pin.clone())))?;
     Ok(Origin::Index { pin })
 }
 
 fn curl(url: &str, dest: &Path, log: &mut dyn Write) -> Result<(), BuildError> {
-    let curl = which::which("curl").map_err(|_| BuildError::Tool("curl"))?;
-    Cmd::new(curl)
-        .args(["--fail", "--silent", "--show-error", "--location"])
-        .args(["--retry", "2", "--connect-timeout", "20", "--output"])
-        .arg(dest)
-        .arg(url)
-        .inherit_env()
-        .run_logged(log)?;
-    Ok(())
+    crate::http::download(url, dest, log).map_err(|error| match error {
+        HttpError::NoCurl => BuildError::Tool("curl"),
+        HttpError::Curl(error) => error.into(),
+    })
 }
 
 /// `name==version` and the form to ask pip for, from a file name: a wheel's

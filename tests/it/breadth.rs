@@ -101,6 +101,25 @@ fn shipped_recipes_build_and_pass_in_pyodide() {
     );
 }
 
+/// The proof of breadth: numpy from its sdist (Meson through numpy's vendored meson-python,
+/// Cython, C and C++), inverting a matrix in Pyodide.
+#[test]
+fn numpy_builds_from_its_sdist_and_inverts_a_matrix_in_pyodide() {
+    let out = tempfile::tempdir().unwrap();
+    let start = Instant::now();
+    let outputs = build_outputs(&recipe("numpy"), out.path());
+    eprintln!("numpy built in {:.1}s", start.elapsed().as_secs_f64());
+    let names: Vec<String> = outputs.iter().map(|p| file_name(p)).collect();
+    let wheel = "numpy-2.2.5-cp313-cp313-pyemscripten_2025_0_wasm32.whl";
+    assert_eq!(names, [wheel, "numpy-tests.zip"]);
+    let entries = zip_names(&outputs[0]);
+    for module in ["numpy/linalg/_umath_linalg", "numpy/fft/_pocketfft_umath"] {
+        let module = format!("{module}.cpython-313-wasm32-emscripten.so");
+        assert!(entries.contains(&module), "{module} is not in the wheel");
+    }
+    crate::common::assert_pass_in_pyodide(&[recipe("numpy")], out.path());
+}
+
 #[test]
 fn meson_and_scikit_build_core_cross_compile() {
     let out = tempfile::tempdir().unwrap();
