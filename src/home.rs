@@ -53,6 +53,11 @@ pub fn build_envs_dir() -> PathBuf {
     home().join("build-envs")
 }
 
+/// The compiler wrapper's links, one directory per emwheel executable.
+pub fn wrapper_links_dir() -> PathBuf {
+    home().join("wrapper")
+}
+
 /// Small caches of facts that are slow to learn (emcc's version).
 pub fn cache_dir() -> PathBuf {
     home().join("cache")

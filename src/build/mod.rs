@@ -287,7 +287,8 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<Built, BuildError> {
     let start = Instant::now();
-    let sandbox = Sandbox::new(&package.name, context.isolation.clone())?;
+    let wrapper_bin = sandbox::wrapper_links(&crate::home::wrapper_links_dir())?;
+    let sandbox = Sandbox::new(&package.name, context.isolation.clone(), wrapper_bin)?;
     let mut log = fs_err::File::create(sandbox.log_path())?;
     let result = run_steps(package, context, &sandbox, &mut log, progress);
     let kept = keep_log(&sandbox, context.kept_log(&package.name));
@@ -501,7 +502,7 @@ fn prepare_shell(
     let shell = Shell::new(environment, sandbox.path().join("script.env"))
         .confined(sandbox.confinement().cloned());
     let flags = shell.flags_before_script(package);
-    sandbox.install_wrapper(&wrapper_config(package, context, sandbox, prefix, &flags))?;
+    sandbox.write_wrapper_config(&wrapper_config(package, context, sandbox, prefix, &flags))?;
     Ok(shell)
 }
 
@@ -621,15 +622,15 @@ impl Backend<'_> {
         serde_json::from_str(&last).map_err(|_| BuildError::NoWheel(last))
     }
 
-    /// The build's PATH with `build_env`'s scripts first: after [`Backend::complete_env`] the
+    /// The build's PATH with the wrapper links, then `build_env`'s scripts first: after [`Backend::complete_env`] the
     /// hooks run in a larger environment than the one the build's PATH was made with, and
     /// the tools it added (meson-python's `ninja`) must be found.
     fn path_with(&self, build_env: &BuildEnv) -> String {
-        let rest = self.environment.iter().find(|(key, _)| key == "PATH");
-        let bin = build_env.bin_dir().display().to_string();
-        match rest {
-            Some((_, rest)) => format!("{bin}:{rest}"),
-            None => bin,
+        let wrapper = self.sandbox.bin_dir().display().to_string();
+        let venv = build_env.bin_dir().display().to_string();
+        match self.environment.iter().find(|(key, _)| key == "PATH") {
+            Some((_, rest)) => format!("{wrapper}:{venv}:{rest}"),
+            None => format!("{wrapper}:{venv}"),
         }
     }
 

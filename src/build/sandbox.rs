@@ -22,8 +22,36 @@ use crate::toolchain::wrapper::{self, WrapperConfig};
 pub struct Sandbox {
     dir: tempfile::TempDir,
     _lock: FileLock,
+    /// The compiler wrapper's links, shared by every build of this emwheel.
+    wrapper_bin: PathBuf,
     /// With `--sandbox`: how a step is confined to this directory.
     confinement: Option<Confinement>,
+}
+
+/// The directory of links that reach this executable as each wrapped tool (`cc`, `ar`, …),
+/// shared by every build of one emwheel: made once, staged and renamed into place. The same
+/// path in every build keeps the compiler paths that build systems record (numpy's
+/// `__config__.py`) the same, so that rebuilds stay byte-identical. `root` is
+/// [`crate::home::wrapper_links_dir`] but in tests.
+pub fn wrapper_links(root: &Path) -> Result<PathBuf, BuildError> {
+    let exe = std::env::current_exe()?;
+    let identity = format!(
+        "{}\n{}\n{}",
+        exe.display(),
+        env!("CARGO_PKG_VERSION"),
+        wrapper::WRAPPED_TOOLS.join(" ")
+    );
+    let dir = root.join(&crate::hash::sha256_bytes(identity.as_bytes())[..16]);
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    fs_err::create_dir_all(root)?;
+    let staging = tempfile::Builder::new().prefix(".new-").tempdir_in(root)?;
+    for tool in wrapper::WRAPPED_TOOLS {
+        std::os::unix::fs::symlink(&exe, staging.path().join(tool))?;
+    }
+    crate::fsutil::place_dir(staging, &dir)?;
+    Ok(dir)
 }
 
 /// The file that marks a build directory in use.
@@ -38,7 +66,11 @@ const PREFIX: &str = "emwheel-";
 impl Sandbox {
     /// A fresh build directory for `package` under the system temp dir, whose build steps
     /// run isolated when `isolation` is given.
-    pub fn new(package: &str, isolation: Option<Isolation>) -> Result<Self, BuildError> {
+    pub fn new(
+        package: &str,
+        isolation: Option<Isolation>,
+        wrapper_bin: PathBuf,
+    ) -> Result<Self, BuildError> {
         sweep_abandoned(&std::env::temp_dir());
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{package}-"))
@@ -46,7 +78,7 @@ impl Sandbox {
         // Locked before it is marked, so a sweep never sees the marker without the lock.
         let lock = FileLock::acquire_dir(dir.path())?;
         fs_err::write(dir.path().join(ACTIVE_MARKER), "")?;
-        for sub in ["bin", "home", "tmp", "dist", "exports", "cmake/Platform"] {
+        for sub in ["home", "tmp", "dist", "exports", "cmake/Platform"] {
             fs_err::create_dir_all(dir.path().join(sub))?;
         }
         let confinement = isolation
@@ -55,6 +87,7 @@ impl Sandbox {
         Ok(Sandbox {
             dir,
             _lock: lock,
+            wrapper_bin,
             confinement,
         })
     }
@@ -115,7 +148,7 @@ impl Sandbox {
 
     /// The directory of the wrapper links.
     pub fn bin_dir(&self) -> PathBuf {
-        self.path().join("bin")
+        self.wrapper_bin.clone()
     }
 
     /// Keeps the directory (after a failure) and returns its path.
@@ -124,15 +157,6 @@ impl Sandbox {
         let _ = fs_err::write(self.path().join(KEPT_MARKER), "");
         let _ = fs_err::remove_file(self.path().join(ACTIVE_MARKER));
         self.dir.keep()
-    }
-
-    /// Links every wrapped tool name to this executable and writes the wrapper's config.
-    pub fn install_wrapper(&self, config: &WrapperConfig) -> Result<PathBuf, BuildError> {
-        let exe = std::env::current_exe()?;
-        for tool in wrapper::WRAPPED_TOOLS {
-            std::os::unix::fs::symlink(&exe, self.path().join("bin").join(tool))?;
-        }
-        self.write_wrapper_config(config)
     }
 
     /// Writes (or rewrites) the wrapper's config.
@@ -347,7 +371,9 @@ mod tests {
             dir: PathBuf::from("/t"),
             info,
         };
-        let sandbox = Sandbox::new("vars", None).unwrap();
+        let links = tempfile::tempdir().unwrap();
+        let wrapper_bin = wrapper_links(links.path()).unwrap();
+        let sandbox = Sandbox::new("vars", None, wrapper_bin).unwrap();
         let package = PackageVars {
             version: "1.0".into(),
             source_date_epoch: 0,
@@ -370,5 +396,18 @@ mod tests {
             (value("PYMAJOR"), value("PYMINOR")),
             (Some("3"), Some("13"))
         );
+    }
+
+    #[test]
+    fn every_build_of_one_emwheel_shares_its_wrapper_links() {
+        let root = tempfile::tempdir().unwrap();
+        let first = wrapper_links(root.path()).unwrap();
+        assert_eq!(wrapper_links(root.path()).unwrap(), first);
+        let exe = std::env::current_exe().unwrap();
+        for tool in wrapper::WRAPPED_TOOLS {
+            assert_eq!(fs_err::read_link(first.join(tool)).unwrap(), exe, "{tool}");
+        }
+        let entries = fs_err::read_dir(root.path()).unwrap().count();
+        assert_eq!(entries, 1, "staging left beside the links");
     }
 }
