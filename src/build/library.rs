@@ -139,6 +139,56 @@ pub fn check_host_requirements(
     Ok(())
 }
 
+/// What a failed build could not find.
+#[derive(Debug, Clone, Copy)]
+pub enum Missing<'a> {
+    /// A header, as the compiler named it (`zlib.h`, `openssl/ssl.h`).
+    Header(&'a str),
+    /// A library, as `-l` named it (`z` for `-lz`).
+    Library(&'a str),
+}
+
+/// The library recipe that would provide what is `missing`: a library installed for the
+/// target whose manifest lists the file, else a recipe in `recipes_dir` named after it
+/// (`zlib` or `libzlib` for `zlib.h`, `libz` or `z` for `-lz`).
+pub fn provider_of(
+    missing: Missing,
+    prefix: &LibraryPrefix,
+    recipes_dir: Option<&Path>,
+) -> Option<String> {
+    let (files, names) = match missing {
+        Missing::Header(header) => {
+            let stem = Path::new(header)
+                .file_stem()?
+                .to_string_lossy()
+                .into_owned();
+            (
+                vec![format!("include/{header}")],
+                vec![stem.clone(), format!("lib{stem}")],
+            )
+        }
+        Missing::Library(name) => (
+            vec![format!("lib/lib{name}.a"), format!("lib/lib{name}.so")],
+            vec![format!("lib{name}"), name.to_string()],
+        ),
+    };
+    let manifests = fs_err::read_dir(prefix.root.join("manifests")).ok()?;
+    let installed = manifests.flatten().find_map(|entry| {
+        let text = fs_err::read_to_string(entry.path()).ok()?;
+        let manifest: Manifest = serde_json::from_str(&text).ok()?;
+        files
+            .iter()
+            .any(|file| manifest.files.contains_key(file))
+            .then_some(manifest.name)
+    });
+    installed.or_else(|| {
+        let dir = recipes_dir?;
+        names
+            .into_iter()
+            .find(|name| crate::recipe::is_recipe_dir(&dir.join(name)))
+    })
+}
+
 /// A finished library install.
 pub struct Installed {
     /// The manifest in the prefix.
@@ -467,5 +517,43 @@ mod tests {
             "host requirement `libyaml` is not built for target `0.29.5`"
         );
         assert!(check_host_requirements(&[], Some(&recipes), &prefix, "0.29.5").is_ok());
+    }
+
+    #[test]
+    fn the_provider_of_a_missing_file_is_an_installed_library_or_a_sibling_recipe() {
+        let root = tempfile::tempdir().unwrap();
+        let prefix = LibraryPrefix {
+            root: root.path().join("prefix"),
+        };
+        let manifest = Manifest {
+            format_version: MANIFEST_VERSION,
+            name: "libyaml".into(),
+            version: "0.2.5".into(),
+            kind: "static_library".into(),
+            target: "0.29.5".into(),
+            files: [("include/yaml.h", "ab"), ("lib/libyaml.a", "cd")]
+                .map(|(file, sha)| (file.to_string(), sha.to_string()))
+                .into(),
+            runtime_zip: None,
+        };
+        let manifests = prefix.root.join("manifests");
+        fs_err::create_dir_all(&manifests).unwrap();
+        let text = serde_json::to_string(&manifest).unwrap();
+        fs_err::write(manifests.join("libyaml.json"), text).unwrap();
+        let recipes = root.path().join("recipes");
+        fs_err::create_dir_all(recipes.join("zlib")).unwrap();
+        fs_err::write(recipes.join("zlib/recipe.toml"), "").unwrap();
+        let provider = |missing| provider_of(missing, &prefix, Some(&recipes));
+        assert_eq!(
+            provider(Missing::Header("yaml.h")).as_deref(),
+            Some("libyaml")
+        );
+        assert_eq!(
+            provider(Missing::Library("yaml")).as_deref(),
+            Some("libyaml")
+        );
+        assert_eq!(provider(Missing::Header("zlib.h")).as_deref(), Some("zlib"));
+        assert_eq!(provider(Missing::Header("png.h")), None);
+        assert_eq!(provider(Missing::Library("png")), None);
     }
 }

@@ -27,6 +27,7 @@ pub use source::{Origin, SourceSpec};
 
 use crossfiles::CrossPaths;
 use env::BuildEnv;
+use library::Missing;
 use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
 use script::{Flags, Shell};
@@ -308,7 +309,7 @@ pub fn build(
             drop(kept);
             let own_help = miette::Diagnostic::help(&error).map(|help| help.to_string());
             let help = own_help
-                .or_else(|| diagnose(&error, &sandbox))
+                .or_else(|| diagnose(&error, package, context, &sandbox))
                 .unwrap_or_else(|| format!("the full log is `{}`", sandbox.log_path().display()));
             Err(BuildError::Failed {
                 package: package.name.clone(),
@@ -752,7 +753,12 @@ fn unvendor_tests(
 }
 
 /// Known causes in a failed command's output, turned into a fix.
-fn diagnose(error: &BuildError, sandbox: &Sandbox) -> Option<String> {
+fn diagnose(
+    error: &BuildError,
+    package: &Package,
+    context: &BuildContext,
+    sandbox: &Sandbox,
+) -> Option<String> {
     let output = match error {
         BuildError::Command(CmdError::Failed { output, .. }) => output,
         BuildError::Patch { patch, .. } => {
@@ -774,19 +780,24 @@ fn diagnose(error: &BuildError, sandbox: &Sandbox) -> Option<String> {
             .split("' file not found")
             .next()
     });
-    if let Some(header) = missing_header {
-        return Some(format!(
-            "`{header}` is missing: add the library recipe that provides it to `requirements.host`"
-        ));
-    }
-    if let Some(library) = output
+    let missing_library = output
         .lines()
         .find_map(|line| line.split("unable to find library -l").nth(1))
-    {
-        return Some(format!(
-            "library `{}` is missing: add its recipe to `requirements.host`",
-            library.trim()
-        ));
-    }
-    None
+        .map(str::trim);
+    let (missing, what) = match (missing_header, missing_library) {
+        (Some(header), _) => (Missing::Header(header), format!("`{header}`")),
+        (None, Some(library)) => (Missing::Library(library), format!("library `{library}`")),
+        (None, None) => return None,
+    };
+    let prefix = LibraryPrefix::for_target(&context.target.info.name);
+    Some(
+        match library::provider_of(missing, &prefix, package.recipes_dir.as_deref()) {
+            Some(recipe) => format!(
+                "{what} is missing: add `{recipe}`, the library recipe that provides it, to `requirements.host`"
+            ),
+            None => format!(
+                "{what} is missing: add the library recipe that provides it to `requirements.host`"
+            ),
+        },
+    )
 }

@@ -190,6 +190,29 @@ fn missing_header_points_at_requirements_host() {
 }
 
 #[test]
+fn missing_header_names_the_sibling_recipe_that_provides_it() {
+    let recipes = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: String| {
+        std::fs::create_dir_all(recipes.path().join(name)).unwrap();
+        std::fs::write(recipes.path().join(name).join("recipe.toml"), text).unwrap();
+    };
+    let fixture = repo().join("tests/fixtures/needs-zlib");
+    let package = format!(
+        "[package]\nname = \"needs-zlib\"\nversion = \"1\"\n[source]\npath = \"{}\"\n",
+        fixture.display()
+    );
+    write("needs-zlib", package);
+    let library = "[package]\nname = \"zlib\"\nversion = \"1\"\n[source]\npath = \".\"\n\
+                   [build]\ntype = \"static_library\"\nscript = \"true\"\n";
+    write("zlib", library.to_string());
+    let stderr = failed_build(&recipes.path().join("needs-zlib"));
+    assert!(
+        stderr.contains("help: `zlib.h` is missing: add `zlib`, the library recipe that provides it, to `requirements.host`"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn unsupported_meta_yaml_key_is_named_with_its_line() {
     let recipe = tempfile::tempdir().unwrap();
     let meta = format!(
