@@ -15,6 +15,9 @@ pub enum HttpError {
     /// curl ran and failed (unreachable host, HTTP error, …).
     #[error(transparent)]
     Curl(#[from] CmdError),
+    /// The destination could not be prepared.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 fn curl() -> Result<Cmd, HttpError> {

@@ -10,6 +10,9 @@ use std::path::Path;
 
 use crate::process::{Cmd, CmdError};
 
+/// Archive suffixes of sdists, longest first.
+const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip"];
+
 /// pip's default index.
 const PYPI_SIMPLE: &str = "https://pypi.org/simple/";
 
@@ -57,6 +60,42 @@ pub fn download(
     Ok(())
 }
 
+/// The name and version an sdist's file name carries (`MarkupSafe-2.1.5.tar.gz`: the version
+/// is what follows the last `-`, since sdist versions hold none).
+pub fn sdist_name_and_version(file_name: &str) -> Option<(&str, &str)> {
+    let stem = SDIST_SUFFIXES
+        .iter()
+        .find_map(|suffix| file_name.strip_suffix(suffix))?;
+    stem.rsplit_once('-')
+}
+
+/// A file to look for on an index's project page.
+#[derive(Debug, Clone, Copy)]
+enum Wanted<'a> {
+    /// The file with this sha256 (from its link's `#sha256=` fragment).
+    Sha256(&'a str),
+    /// The sdist of this exact version (by its file name).
+    Sdist(&'a str),
+}
+
+impl Wanted<'_> {
+    /// Whether the link `url` to `file_name` is the file wanted of `project`.
+    fn matches(&self, project: &str, file_name: &str, url: &url::Url) -> bool {
+        match self {
+            Wanted::Sha256(sha256) => url
+                .fragment()
+                .and_then(|fragment| fragment.strip_prefix("sha256="))
+                .is_some_and(|hash| hash.eq_ignore_ascii_case(sha256)),
+            Wanted::Sdist(version) => {
+                sdist_name_and_version(file_name).is_some_and(|(name, found)| {
+                    crate::wheel::normalize(name) == crate::wheel::normalize(project)
+                        && found == *version
+                })
+            }
+        }
+    }
+}
+
 /// Downloads the file of `requirement` (`name==version`) whose sha256 is `sha256` into
 /// `dest`: found by that hash on the project pages of the indexes pip is configured with,
 /// else with [`download`]. The caller still checks the sha256 of what arrives.
@@ -69,19 +108,52 @@ pub fn download_pinned(
     log: &mut dyn std::io::Write,
 ) -> Result<(), CmdError> {
     let name = requirement.split("==").next().unwrap_or(requirement);
-    for index in index_urls(python) {
-        let Some(url) = find_by_sha256(&index, name, sha256) else {
-            continue;
-        };
-        let Some(file) = url.path_segments().and_then(|mut s| s.next_back()) else {
-            continue;
-        };
-        let _ = writeln!(log, "# {requirement} found by its sha256 on {index}");
-        if crate::http::download(url.as_str(), &dest.join(file), log).is_ok() {
+    if from_index_pages(python, name, Wanted::Sha256(sha256), dest, log) {
+        return Ok(());
+    }
+    download(python, requirement, form, dest, log)
+}
+
+/// Downloads the sdist of `requirement` into `dest`: for an exact `name==version`, found by
+/// its file name on the configured indexes' project pages; else, or when none lists it, with
+/// [`download`] (which builds the sdist's metadata).
+pub fn download_sdist(
+    python: &Path,
+    requirement: &str,
+    dest: &Path,
+    log: &mut dyn std::io::Write,
+) -> Result<(), CmdError> {
+    let exact = crate::recipe::PypiPin::try_from(requirement.trim().to_string()).ok();
+    if let Some(pin) = exact {
+        if from_index_pages(python, pin.name(), Wanted::Sdist(pin.version()), dest, log) {
             return Ok(());
         }
     }
-    download(python, requirement, form, dest, log)
+    download(python, requirement, Form::Sdist, dest, log)
+}
+
+/// Looks for the `wanted` file of `project` on the project page of each configured index
+/// and downloads the first one found into `dest`. Whether it did.
+fn from_index_pages(
+    python: &Path,
+    project: &str,
+    wanted: Wanted,
+    dest: &Path,
+    log: &mut dyn std::io::Write,
+) -> bool {
+    for index in index_urls(python) {
+        let Some((url, file)) = find_on_index(&index, project, wanted) else {
+            continue;
+        };
+        let _ = writeln!(log, "# {project}: {file} found on {index}");
+        let fetched = fs_err::create_dir_all(dest)
+            .map_err(crate::http::HttpError::from)
+            .and_then(|()| crate::http::download(url.as_str(), &dest.join(&file), log));
+        if fetched.is_ok() {
+            return true;
+        }
+    }
+    false
 }
 
 /// The index URLs pip uses, its main index first (`PIP_INDEX_URL` and pip's configuration
@@ -125,29 +197,36 @@ fn configured(listed: &str, key: &str) -> Vec<String> {
     found.into_iter().map(|(_, value)| value).collect()
 }
 
-/// The URL of the file whose sha256 is `sha256` on `index`'s page for `name`, if listed.
-fn find_by_sha256(index: &str, name: &str, sha256: &str) -> Option<url::Url> {
+/// The URL (without fragment) and file name of the `wanted` file on `index`'s page for
+/// `project`, if listed.
+fn find_on_index(index: &str, project: &str, wanted: Wanted) -> Option<(url::Url, String)> {
     let page_url = format!(
         "{}/{}/",
         index.trim_end_matches('/'),
-        crate::wheel::normalize(name)
+        crate::wheel::normalize(project)
     );
     let (page, final_url) = crate::http::get_text(&page_url).ok()?;
-    link_with_sha256(&page, &final_url, sha256)
+    find_link(&page, &final_url, project, wanted)
 }
 
-/// The absolute URL of the link on a PEP 503 page (at `page_url`) whose `#sha256=` fragment
-/// is `sha256`.
-fn link_with_sha256(page: &str, page_url: &str, sha256: &str) -> Option<url::Url> {
+/// The `wanted` link on a PEP 503 page at `page_url`: its absolute URL without fragment, and
+/// its file name.
+fn find_link(
+    page: &str,
+    page_url: &str,
+    project: &str,
+    wanted: Wanted,
+) -> Option<(url::Url, String)> {
     let base = url::Url::parse(page_url).ok()?;
     page.split("href=\"").skip(1).find_map(|rest| {
         let href = rest.split('"').next()?.replace("&amp;", "&");
-        let url = base.join(&href).ok()?;
-        let hash = url.fragment()?.strip_prefix("sha256=")?;
-        let found = hash.eq_ignore_ascii_case(sha256);
-        let mut url = url.clone();
+        let mut url = base.join(&href).ok()?;
+        let file = url.path_segments()?.next_back()?.to_string();
+        if !wanted.matches(project, &file, &url) {
+            return None;
+        }
         url.set_fragment(None);
-        found.then_some(url)
+        Some((url, file))
     })
 }
 
@@ -168,13 +247,26 @@ mod tests {
     }
 
     #[test]
-    fn a_link_is_found_by_its_hash_and_made_absolute() {
+    fn a_link_is_found_by_its_hash_or_its_sdist_name_and_made_absolute() {
         let page = r#"<a href="../../packages/aa/x-1.0.tar.gz#sha256=ABCD">x-1.0.tar.gz</a>
-            <a href="https://files.example/x-1.0-py3-none-any.whl#sha256=ef01&amp;z">x.whl</a>"#;
+            <a href="https://files.example/x-1.0-py3-none-any.whl#sha256=ef01">x.whl</a>
+            <a href="/packages/bb/X_Y-2.0.post1.zip#sha256=0123&amp;z">X_Y-2.0.post1.zip</a>"#;
         let page_url = "https://mirror.example/simple/x/";
-        let sdist = link_with_sha256(page, page_url, "abcd");
-        let expected = "https://mirror.example/packages/aa/x-1.0.tar.gz";
-        assert_eq!(sdist.map(String::from).as_deref(), Some(expected));
-        assert_eq!(link_with_sha256(page, page_url, "0000"), None);
+        let find = |project, wanted| {
+            find_link(page, page_url, project, wanted).map(|(url, file)| (String::from(url), file))
+        };
+        let sdist = (
+            "https://mirror.example/packages/aa/x-1.0.tar.gz".to_string(),
+            "x-1.0.tar.gz".to_string(),
+        );
+        assert_eq!(find("x", Wanted::Sha256("abcd")), Some(sdist.clone()));
+        assert_eq!(find("x", Wanted::Sdist("1.0")), Some(sdist));
+        assert_eq!(find("x", Wanted::Sha256("0000")), None);
+        assert_eq!(find("x", Wanted::Sdist("1.1")), None);
+        let zip = find("x.y", Wanted::Sdist("2.0.post1")).unwrap();
+        assert_eq!(
+            zip.0,
+            "https://mirror.example/packages/bb/X_Y-2.0.post1.zip"
+        );
     }
 }

@@ -11,9 +11,6 @@ use super::BuildError;
 use crate::http::HttpError;
 use crate::pip::Form;
 
-/// Archive suffixes of sdists, longest first.
-const SDIST_SUFFIXES: &[&str] = &[".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".zip"];
-
 /// The value of a variable a URL may name (`recipe::substitute::URL_VARIABLES`).
 pub fn variable(name: &str, version: &str, python_version: &str) -> Option<String> {
     let python_part = |i: usize| python_version.split('.').nth(i).map(str::to_string);
@@ -72,6 +69,7 @@ fn curl(url: &str, dest: &Path, log: &mut dyn Write) -> Result<(), BuildError> {
     crate::http::download(url, dest, log).map_err(|error| match error {
         HttpError::NoCurl => BuildError::Tool("curl"),
         HttpError::Curl(error) => error.into(),
+        HttpError::Io(error) => error.into(),
     })
 }
 
@@ -84,10 +82,7 @@ pub fn index_pin(file_name: &str) -> Option<(String, Form)> {
         let (name, version) = (parts.next()?, parts.next()?);
         return pin(name, version).map(|pin| (pin, Form::Wheel));
     }
-    let stem = SDIST_SUFFIXES
-        .iter()
-        .find_map(|suffix| file_name.strip_suffix(suffix))?;
-    let (name, version) = stem.rsplit_once('-')?;
+    let (name, version) = crate::pip::sdist_name_and_version(file_name)?;
     pin(name, version).map(|pin| (pin, Form::Sdist))
 }
 

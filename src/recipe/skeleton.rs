@@ -100,7 +100,7 @@ pub fn new_recipe(
     let work = tempfile::tempdir()?;
     let scratch = work.path().join("unpacked");
     let sdists = work.path().join("sdist");
-    let skeleton = match crate::pip::download(python, requirement, Form::Sdist, &sdists, log) {
+    let skeleton = match crate::pip::download_sdist(python, requirement, &sdists, log) {
         Ok(()) => read_sdist(&single_entry(&sdists)?, &scratch)?,
         Err(source) => match pure_wheel(requirement, python, &work.path().join("wheel"), log)? {
             Some(wheel) => read_wheel(&wheel, &scratch)?,
