@@ -146,6 +146,18 @@ fn check_part(file: &str, what: &str, part: &str, allowed: &[char]) -> Result<()
     Ok(())
 }
 
+/// Checks a distribution name: a name part that starts and ends with a letter or digit
+/// (PEP 508), so that it cannot normalize to nothing (`___`).
+fn check_distribution(file: &str, dist: &str) -> Result<(), WheelError> {
+    check_part(file, "distribution", dist, NAME_CHARS)?;
+    let alphanumeric = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !(alphanumeric(dist.chars().next()) && alphanumeric(dist.chars().last())) {
+        let reason = format!("distribution `{dist}` must start and end with a letter or digit");
+        return Err(invalid(file, reason));
+    }
+    Ok(())
+}
+
 /// Checks a build tag: a name part that starts with a digit.
 fn check_build(file: &str, build: &str) -> Result<(), WheelError> {
     check_part(file, "build tag", build, NAME_CHARS)?;
@@ -168,7 +180,7 @@ impl FromStr for WheelName {
             [d, v, b, py, abi, plat] => (d, v, Some(b), [py, abi, plat]),
             _ => return Err(invalid(file, "expected 5 or 6 `-`-separated parts")),
         };
-        check_part(file, "distribution", dist, NAME_CHARS)?;
+        check_distribution(file, dist)?;
         check_part(file, "version", version, VERSION_CHARS)?;
         for (what, tag) in [("python tag", py), ("abi tag", abi), ("platform tag", plat)] {
             check_part(file, what, tag, NAME_CHARS)?;
@@ -242,6 +254,10 @@ mod tests {
             "foo-1.0-abc-py3-none-any.whl",
             "foo-1.0--none-any.whl",
             "fo o-1.0-py3-none-any.whl",
+            // Found by the `wheel` fuzz target: it normalized to an empty name, and the
+            // name it printed did not parse.
+            "____-1p-3c13-cp3n_2024_0_wawasm-2.whl",
+            "_foo-1.0-py3-none-any.whl",
         ] {
             let err = bad.parse::<WheelName>().unwrap_err().to_string();
             assert!(err.contains(&format!("`{bad}`")), "{err}");
