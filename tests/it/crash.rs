@@ -1,8 +1,9 @@
-//! Crash safety of the commands that write many outputs, `build-recipes --install` and
-//! `index`, each killed with SIGKILL at random moments. After every kill each file in the
-//! output is whole: byte-equal to an uninterrupted run's, every wheel verified (a zip whose
-//! RECORD matches), the lockfile parsed with every wheel it lists present with its sha256.
-//! A rerun then finishes the job and leaves exactly what an uninterrupted run leaves.
+//! Crash safety and concurrency of the commands that write many outputs, `build-recipes
+//! --install` and `index`. Killed with SIGKILL at random moments: after every kill each file
+//! in the output is whole (byte-equal to an uninterrupted run's, every wheel verified, a zip
+//! whose RECORD matches, the lockfile parsed with every wheel it lists present with its
+//! sha256), and a rerun leaves exactly what an uninterrupted run leaves. Run three at once
+//! into one output directory: the result is a sequential run's, byte for byte.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,11 +220,7 @@ fn index_killed_at_random_moments_leaves_whole_outputs() {
             .output()
             .unwrap(),
     );
-    let command = |site: &Path| {
-        let mut command = emwheel();
-        command.arg("index").arg(dist.path()).arg("-o").arg(site);
-        command
-    };
+    let command = |site: &Path| index_command(dist.path(), site);
     let reference_site = tempfile::tempdir().unwrap();
     let (mut trials, took) = Trials::reference(
         command(reference_site.path()),
@@ -243,4 +240,53 @@ fn index_killed_at_random_moments_leaves_whole_outputs() {
         trials.kill_and_rerun(command(site.path()), site.path(), window, &label);
     }
     trials.report("index", 20);
+}
+
+/// `emwheel index <dist> -o <site>`.
+fn index_command(dist: &Path, site: &Path) -> Command {
+    let mut command = emwheel();
+    command.arg("index").arg(dist).arg("-o").arg(site);
+    command
+}
+
+/// Runs three commands from `make` at once; each must succeed.
+fn run_three_at_once(make: impl Fn() -> Command) {
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            let mut command = make();
+            command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            command.spawn().unwrap()
+        })
+        .collect();
+    for child in children {
+        assert_success(&child.wait_with_output().unwrap());
+    }
+}
+
+#[test]
+fn concurrent_build_recipes_install_and_index_equal_a_sequential_run() {
+    let recipes = recipe_dir(&RECIPES);
+    let mut args = vec!["--install", "--no-progress"];
+    args.extend(SELECTION);
+    let build = |out: &Path| build_recipes_command(recipes.path(), out, &args);
+    let sequential = tempfile::tempdir().unwrap();
+    assert_success(&build(sequential.path()).output().unwrap());
+    let sequential_site = tempfile::tempdir().unwrap();
+    let index = index_command(sequential.path(), sequential_site.path()).output();
+    assert_success(&index.unwrap());
+    for round in 0..2 {
+        // A fresh output directory: the three build every package into it at once.
+        let out = tempfile::tempdir().unwrap();
+        run_three_at_once(|| build(out.path()));
+        assert!(
+            files(out.path()) == files(sequential.path()),
+            "round {round}: build-recipes' outputs differ from a sequential run's"
+        );
+        let site = tempfile::tempdir().unwrap();
+        run_three_at_once(|| index_command(out.path(), site.path()));
+        assert!(
+            files(site.path()) == files(sequential_site.path()),
+            "round {round}: the sites differ"
+        );
+    }
 }
