@@ -1,5 +1,4 @@
-//! `recipe::load` of any text written as a recipe file, and the rendering of its error
-//! with the source snippet (miette's spans must stay inside the text).
+//! `recipe::load` of any text written as a `recipe.toml`, and the rendering of its error.
 #![no_main]
 
 use std::path::PathBuf;
@@ -7,19 +6,9 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-/// A recipe path in an empty directory that lives for the whole run.
-fn recipe_file() -> &'static PathBuf {
-    static FILE: OnceLock<PathBuf> = OnceLock::new();
-    FILE.get_or_init(|| tempfile::tempdir().unwrap().keep().join("recipe.toml"))
-}
+#[path = "recipe_check.rs"]
+mod recipe_check;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    std::fs::write(recipe_file(), text).unwrap();
-    if let Err(error) = emwheel::recipe::load(recipe_file()) {
-        let rendered = format!("{:?}", miette::Report::new(error));
-        assert!(!rendered.is_empty());
-    }
-});
+static FILE: OnceLock<PathBuf> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| recipe_check::load_and_render(data, &FILE, "recipe.toml"));

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::common::{assert_success, emwheel, test_home, TARGET};
 use crate::graph::{build_recipes_command, recipe_dir};
-use crate::trust::{wait_for_processes_using, Rng};
+use crate::trust::{kill_after, wait_for_processes_using, Rng};
 
 /// Three packages (two pure, one C extension), so that kills land between packages too.
 const RECIPES: [&str; 3] = ["recipes/six", "recipes/attrs", "recipes/markupsafe"];
@@ -107,17 +107,16 @@ impl Trials {
 
     /// Starts `command`, kills it with SIGKILL at a random moment in `0..window`, checks
     /// `dir`, reruns the command and checks that it finished the job.
-    fn kill_and_rerun(&mut self, mut command: Command, dir: &Path, window: Duration, trial: &str) {
+    fn kill_and_rerun(
+        &mut self,
+        command: impl Fn() -> Command,
+        dir: &Path,
+        window: Duration,
+        trial: &str,
+    ) {
         let delay = self.rng.below(window);
         let trial = format!("{trial} (kill at {delay:?} of {window:?})");
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(command(), delay);
         let (present, partial) = self.check(dir, &trial);
         self.partial += usize::from(!partial.is_empty());
         match present {
@@ -126,7 +125,7 @@ impl Trials {
             _ => self.some += 1,
         }
         wait_for_processes_using(dir);
-        assert_success(&command.output().unwrap());
+        assert_success(&command().output().unwrap());
         let (after, partial) = files(dir);
         assert_eq!(
             partial,
@@ -167,9 +166,23 @@ impl Trials {
         (present.len(), partial)
     }
 
-    fn report(&self, what: &str, trials: usize) {
+    /// Twenty trials of `command(dir, over_complete)`, each killed within `window`: ten into
+    /// fresh directories (kills land in the work and the first writes), then ten over one
+    /// complete output (kills land while whole files are being replaced). Prints the tally.
+    fn twenty(&mut self, command: impl Fn(&Path, bool) -> Command, window: Duration, what: &str) {
+        for trial in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let label = format!("{what}: fresh-output trial {trial}");
+            self.kill_and_rerun(|| command(dir.path(), false), dir.path(), window, &label);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        assert_success(&command(dir.path(), false).output().unwrap());
+        for trial in 0..10 {
+            let label = format!("{what}: over-complete-output trial {trial}");
+            self.kill_and_rerun(|| command(dir.path(), true), dir.path(), window, &label);
+        }
         eprintln!(
-            "{what}: {trials} kill trials survived; afterwards the output held nothing {} times, \
+            "{what}: 20 kill trials survived; afterwards the output held nothing {} times, \
              some files {}, all {}; staging files of the killed run {} times",
             self.empty, self.some, self.all, self.partial
         );
@@ -191,22 +204,8 @@ fn build_recipes_install_killed_at_random_moments_leaves_whole_outputs() {
         reference_out.path(),
         0x5eed_2026_0003,
     );
-    // Half the trials start from an empty output directory (kills land in the builds and
-    // the first writes); half rebuild with --force over a complete one (kills land while
-    // whole wheels and the lockfile are being replaced).
-    let window = took.mul_f64(1.1);
-    for trial in 0..10 {
-        let out = tempfile::tempdir().unwrap();
-        let label = format!("empty-output trial {trial}");
-        trials.kill_and_rerun(command(out.path(), false), out.path(), window, &label);
-    }
-    let out = tempfile::tempdir().unwrap();
-    assert_success(&command(out.path(), false).output().unwrap());
-    for trial in 0..10 {
-        let label = format!("--force trial {trial}");
-        trials.kill_and_rerun(command(out.path(), true), out.path(), window, &label);
-    }
-    trials.report("build-recipes --install", 20);
+    // Over a complete output, with --force: whole wheels and the lockfile are replaced.
+    trials.twenty(command, took.mul_f64(1.1), "build-recipes --install");
 }
 
 #[test]
@@ -227,19 +226,7 @@ fn index_killed_at_random_moments_leaves_whole_outputs() {
         reference_site.path(),
         0x5eed_2026_0004,
     );
-    let window = took.mul_f64(1.2);
-    for trial in 0..10 {
-        let site = tempfile::tempdir().unwrap();
-        let label = format!("empty-site trial {trial}");
-        trials.kill_and_rerun(command(site.path()), site.path(), window, &label);
-    }
-    let site = tempfile::tempdir().unwrap();
-    assert_success(&command(site.path()).output().unwrap());
-    for trial in 0..10 {
-        let label = format!("rewrite trial {trial}");
-        trials.kill_and_rerun(command(site.path()), site.path(), window, &label);
-    }
-    trials.report("index", 20);
+    trials.twenty(|site, _| command(site), took.mul_f64(1.2), "index");
 }
 
 /// `emwheel index <dist> -o <site>`.

@@ -38,6 +38,18 @@ impl Rng {
     }
 }
 
+/// Starts `command` (its output discarded), kills it with SIGKILL after `delay` and reaps it.
+pub(crate) fn kill_after(mut command: std::process::Command, delay: Duration) {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 /// The names in `dir` (none when it does not exist).
 pub(crate) fn names(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -96,15 +108,7 @@ impl Trials {
     /// it. Returns how long the rerun took.
     fn kill_and_rerun(&mut self, home: &Path, delay: Duration, trial: &str) -> Duration {
         let out = tempfile::tempdir().unwrap();
-        let mut child = self.command(home, out.path());
-        let mut child = child
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        child.kill().unwrap();
-        child.wait().unwrap();
+        kill_after(self.command(home, out.path()), delay);
         self.check_after_kill(out.path(), trial);
         let start = Instant::now();
         let rerun = self.command(home, out.path()).output().unwrap();
