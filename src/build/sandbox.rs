@@ -29,7 +29,8 @@ pub struct Sandbox {
 }
 
 /// The directory of links that reach this executable as each wrapped tool (`cc`, `ar`, …),
-/// shared by every build of one emwheel: made once, staged and renamed into place. The same
+/// shared by every build of one emwheel: made once, staged and renamed into place (a killed
+/// maker's staging is swept by the next maker). The same
 /// path in every build keeps the compiler paths that build systems record (numpy's
 /// `__config__.py`) the same, so that rebuilds stay byte-identical. `root` is
 /// [`crate::home::wrapper_links_dir`] but in tests.
@@ -46,7 +47,15 @@ pub fn wrapper_links(root: &Path) -> Result<PathBuf, BuildError> {
         return Ok(dir);
     }
     fs_err::create_dir_all(root)?;
-    let staging = tempfile::Builder::new().prefix(".new-").tempdir_in(root)?;
+    // Makers take turns; whoever holds the lock removes what killed makers left.
+    let _lock = FileLock::acquire_dir(root)?;
+    crate::fsutil::sweep(root, crate::fsutil::PARTIAL_PREFIX)?;
+    if dir.is_dir() {
+        return Ok(dir);
+    }
+    let staging = tempfile::Builder::new()
+        .prefix(crate::fsutil::PARTIAL_PREFIX)
+        .tempdir_in(root)?;
     for tool in wrapper::WRAPPED_TOOLS {
         std::os::unix::fs::symlink(&exe, staging.path().join(tool))?;
     }
@@ -409,5 +418,13 @@ mod tests {
         }
         let entries = fs_err::read_dir(root.path()).unwrap().count();
         assert_eq!(entries, 1, "staging left beside the links");
+        // What a maker killed mid-way left is swept by the next one.
+        let killed = root
+            .path()
+            .join(format!("{}killed", crate::fsutil::PARTIAL_PREFIX));
+        fs_err::create_dir(&killed).unwrap();
+        fs_err::remove_dir_all(&first).unwrap();
+        assert_eq!(wrapper_links(root.path()).unwrap(), first);
+        assert!(!killed.exists(), "a killed maker's staging was not swept");
     }
 }
