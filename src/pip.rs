@@ -145,7 +145,8 @@ fn from_index_pages(
         let Some((url, file)) = find_on_index(&index, project, wanted) else {
             continue;
         };
-        let _ = writeln!(log, "# {project}: {file} found on {index}");
+        let shown = crate::process::redact_credentials(&index);
+        let _ = writeln!(log, "# {project}: {file} found on {shown}");
         let fetched = fs_err::create_dir_all(dest)
             .map_err(crate::http::HttpError::from)
             .and_then(|()| crate::http::download(url.as_str(), &dest.join(&file), log));

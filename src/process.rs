@@ -215,12 +215,28 @@ fn die_with_parent(command: &mut std::process::Command) {
 }
 
 impl fmt::Display for Cmd {
-    /// The command line, shell-quoted so it can be pasted into a terminal.
+    /// The command line, shell-quoted so it can be pasted into a terminal, with the
+    /// credentials of URLs hidden (logs and errors show it).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let words = std::iter::once(self.program.as_os_str())
             .chain(self.args.iter().map(OsString::as_os_str))
-            .map(|word| shell_quote(&word.to_string_lossy()));
+            .map(|word| shell_quote(&redact_credentials(&word.to_string_lossy())));
         write!(f, "{}", words.collect::<Vec<_>>().join(" "))
+    }
+}
+
+/// `text` with the user and password of a URL in it (`https://user:secret@host/…`, as a
+/// private index's URL carries them) replaced by `***`, as pip shows them.
+pub fn redact_credentials(text: &str) -> String {
+    let Some(scheme_end) = text.find("://").map(|i| i + 3) else {
+        return text.to_string();
+    };
+    let authority_end = text[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(text.len(), |i| scheme_end + i);
+    match text[scheme_end..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &text[..scheme_end], &text[scheme_end + at..]),
+        None => text.to_string(),
     }
 }
 
@@ -293,5 +309,18 @@ mod tests {
     fn missing_program_is_a_spawn_error() {
         let error = Cmd::new("/nonexistent/emcc").run().unwrap_err();
         assert!(matches!(error, CmdError::Spawn { .. }));
+    }
+
+    #[test]
+    fn credentials_in_urls_are_hidden() {
+        let cmd = Cmd::new("curl").arg("https://user:secret@index.example/simple/x/");
+        assert_eq!(
+            cmd.to_string(),
+            "curl 'https://***@index.example/simple/x/'"
+        );
+        let plain = "https://index.example/a@b";
+        assert_eq!(redact_credentials(plain), plain);
+        assert_eq!(redact_credentials("no url"), "no url");
+        assert_eq!(redact_credentials("http://tok@h"), "http://***@h");
     }
 }

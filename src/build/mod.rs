@@ -623,9 +623,10 @@ impl Backend<'_> {
         serde_json::from_str(&last).map_err(|_| BuildError::NoWheel(last))
     }
 
-    /// The build's PATH with the wrapper links, then `build_env`'s scripts first: after [`Backend::complete_env`] the
-    /// hooks run in a larger environment than the one the build's PATH was made with, and
-    /// the tools it added (meson-python's `ninja`) must be found.
+    /// The build's PATH led by the wrapper links, then `build_env`'s scripts: after
+    /// [`Backend::complete_env`] the hooks run in a larger environment than the one the
+    /// build's PATH was made with, and the tools it added (meson-python's `ninja`) must be
+    /// found.
     fn path_with(&self, build_env: &BuildEnv) -> String {
         let wrapper = self.sandbox.bin_dir().display().to_string();
         let venv = build_env.bin_dir().display().to_string();

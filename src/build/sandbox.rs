@@ -30,10 +30,9 @@ pub struct Sandbox {
 
 /// The directory of links that reach this executable as each wrapped tool (`cc`, `ar`, …),
 /// shared by every build of one emwheel: made once, staged and renamed into place (a killed
-/// maker's staging is swept by the next maker). The same
-/// path in every build keeps the compiler paths that build systems record (numpy's
-/// `__config__.py`) the same, so that rebuilds stay byte-identical. `root` is
-/// [`crate::home::wrapper_links_dir`] but in tests.
+/// maker's staging is swept by the next maker). The same path in every build keeps the
+/// compiler paths that build systems record (numpy's `__config__.py`) the same, so that
+/// rebuilds stay byte-identical. `root` is [`crate::home::wrapper_links_dir`] but in tests.
 pub fn wrapper_links(root: &Path) -> Result<PathBuf, BuildError> {
     let exe = std::env::current_exe()?;
     let identity = format!(
