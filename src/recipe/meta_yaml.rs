@@ -68,9 +68,9 @@ const TABLES: &[(&str, &[(&str, Key)])] = &[
             ("unvendor-tests", Into("unvendor-tests")),
             ("vendor-sharedlib", Into("vendor-sharedlib")),
             ("_retain-test-patterns", Unsupported("emwheel does not unvendor tests by pattern")),
-            ("cross-build-env", Unsupported("emwheel has no cross-build environment packages")),
-            ("_cross-build-env-skip-install", Unsupported("emwheel has no cross-build environment packages")),
-            ("cross-build-files", Unsupported("emwheel has no cross-build environment packages")),
+            ("cross-build-env", Into("cross-build-env")),
+            ("_cross-build-env-skip-install", Unsupported("emwheel always lays a cross-build package's files over the host's install of it")),
+            ("cross-build-files", Into("cross-build-files")),
         ],
     ),
     (

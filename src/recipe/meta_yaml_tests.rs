@@ -142,12 +142,12 @@ fn unknown_key_names_it_and_the_nearest_valid_one() {
 fn unsupported_key_is_an_error_naming_it() {
     let error = invalid(&galpy_with(
         "  exports:",
-        "  cross-build-env: true\n  exports:",
+        "  _cross-build-env-skip-install: true\n  exports:",
     ));
     assert_error_in(
         META_FILE,
         &error,
-        "`build.cross-build-env` is not supported by emwheel",
+        "`build._cross-build-env-skip-install` is not supported by emwheel",
         (23, 3),
         "remove the key",
     );
@@ -155,6 +155,26 @@ fn unsupported_key_is_an_error_naming_it() {
     assert_eq!(
         error.message,
         "`package._disabled` is not supported by emwheel"
+    );
+}
+
+#[test]
+fn cross_build_files_load_and_a_path_out_of_the_wheel_is_refused_at_its_line() {
+    let files =
+        "  cross-build-env: true\n  cross-build-files:\n    - galpy/include/config.h\n  exports:";
+    let tmp = recipe_dir_with(META_FILE, &galpy_with("  exports:", files));
+    let build = load(tmp.path()).unwrap().build().clone();
+    assert!(build.cross_build_env);
+    let paths: Vec<&str> = build.cross_build_files.iter().map(|p| p.as_str()).collect();
+    assert_eq!(paths, ["galpy/include/config.h"]);
+    let escaping = files.replace("galpy/include", "../include");
+    let error = invalid(&galpy_with("  exports:", &escaping));
+    assert_error_in(
+        META_FILE,
+        &error,
+        "`../include/config.h` is not a relative path inside the wheel",
+        (25, 5),
+        "name a file as it lies in the built wheel",
     );
 }
 
@@ -210,13 +230,13 @@ fn wheel_sources_take_no_patches() {
 
 #[test]
 fn unknown_variable_in_flags_names_it_and_the_line() {
-    let error = invalid(&galpy_with("-L$(WASM_LIBRARY_DIR)", "-L$(NUMPY_LIB)"));
+    let error = invalid(&galpy_with("-L$(WASM_LIBRARY_DIR)", "-L$(NUMPY_LIBS)"));
     assert_error_in(
         META_FILE,
         &error,
-        "unknown variable `$(NUMPY_LIB)` in `build.ldflags`",
+        "unknown variable `$(NUMPY_LIBS)` in `build.ldflags`",
         (22, 12),
-        "`$(WASM_LIBRARY_DIR)`",
+        "did you mean `$(NUMPY_LIB)`?",
     );
 }
 

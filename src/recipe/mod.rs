@@ -22,7 +22,7 @@ pub use error::{nearest, InvalidRecipe, Problem, RecipeError};
 pub use meta_yaml::META_FILE;
 pub use spec::{About, Build, BuildType, Exports, Package, Requirements, Test};
 pub use validate::{Extra, Source, SourceKind};
-pub use values::{InvalidValue, PackageName, PypiPin, Sha256};
+pub use values::{InvalidValue, PackageName, PypiPin, Sha256, WheelPath};
 
 use error::SourceFile;
 use spec::{RawRecipe, RequirementSpans};

@@ -7,7 +7,7 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::values::{ExtraPair, PackageName, PypiPin, Sha256};
+use super::values::{ExtraPair, PackageName, PypiPin, Sha256, WheelPath};
 
 /// The whole file as parsed, before cross-field checks.
 #[derive(Debug, Deserialize)]
@@ -86,6 +86,14 @@ pub struct Build {
     pub vendor_sharedlib: bool,
     /// emwheel extension: build a pure-Python wheel despite C sources (`pure`).
     pub pure: bool,
+    /// Packages that need this one at build time get it in their build environment, the
+    /// host's build of the same version overlaid with [`Build::cross_build_files`]
+    /// (`cross-build-env`), as Pyodide does for numpy.
+    pub cross_build_env: bool,
+    /// Files of the built wheel that differ for the target (`numpyconfig.h`, static
+    /// libraries): kept after the build and laid over the host's install of the package in
+    /// the build environments of packages that need it (`cross-build-files`).
+    pub cross_build_files: Vec<WheelPath>,
 }
 
 impl Default for Build {
@@ -103,6 +111,8 @@ impl Default for Build {
             unvendor_tests: true,
             vendor_sharedlib: false,
             pure: false,
+            cross_build_env: false,
+            cross_build_files: Vec::new(),
         }
     }
 }

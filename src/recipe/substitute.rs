@@ -12,19 +12,46 @@ use toml::Spanned;
 use super::error::{nearest, Problem, RecipeError, SourceFile};
 
 /// Variables of the build's environment that flags may name (`build::sandbox` sets them; the
-/// README documents them). Flags are expanded after `build.script`, so what it exports counts
-/// too.
+/// README documents them): every one pyodide-build's `Makefile.envs` and config give a recipe
+/// build, except those naming its own files (`PYODIDE_EMSDK_DIR`, `PYTHON_ARCHIVE_URL`, …).
+/// Flags are expanded after `build.script`, so what it exports counts too.
 pub const FLAG_VARIABLES: &[&str] = &[
     "PYODIDE_ROOT",
     "PYTHONINCLUDE",
     "PYMAJOR",
     "PYMINOR",
+    "PYMICRO",
+    "PYVERSION",
     "PKG_VERSION",
     "PKG_BUILD_DIR",
     "DISTDIR",
     "WASM_LIBRARY_DIR",
     "SIDE_MODULE_CFLAGS",
+    "SIDE_MODULE_CXXFLAGS",
     "SIDE_MODULE_LDFLAGS",
+    "CFLAGS_BASE",
+    "CXXFLAGS_BASE",
+    "LDFLAGS_BASE",
+    "HOSTINSTALLDIR",
+    "HOSTSITEPACKAGES",
+    "NUMPY_LIB",
+    "TARGETINSTALLDIR",
+    "CPYTHONINSTALL",
+    "SYSCONFIGDATA_DIR",
+    "SYSCONFIG_NAME",
+    "PLATFORM_TRIPLET",
+    "PYODIDE",
+    "PYODIDE_VERSION",
+    "PYODIDE_ABI_VERSION",
+    "PYODIDE_EMSCRIPTEN_VERSION",
+    "PYODIDE_JOBS",
+    "MESON_CROSS_FILE",
+    "CMAKE_TOOLCHAIN_FILE",
+    "PYO3_CROSS_LIB_DIR",
+    "PYO3_CROSS_INCLUDE_DIR",
+    "PYO3_CROSS_PYTHON_VERSION",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_LINKER",
     "HOME",
     "TMPDIR",
     "SOURCE_DATE_EPOCH",
@@ -47,9 +74,46 @@ pub fn expand(
     text: &str,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<String, UnknownVariable> {
+    expand_with(text, &PARENS, &lookup)
+}
+
+/// Replaces each `$(NAME)` and `${NAME}` in `text` with `lookup(NAME)`: backend flags, which
+/// Pyodide's recipes write shell-style (`setup-args=--cross-file=${MESON_CROSS_FILE}`) though
+/// no shell reads them.
+///
+/// # Errors
+///
+/// The first name `lookup` has no value for.
+pub fn expand_shell_style(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<String, UnknownVariable> {
+    expand_with(&expand_with(text, &BRACES, &lookup)?, &PARENS, &lookup)
+}
+
+/// How a reference to a variable opens and closes.
+struct Delimiters {
+    open: &'static str,
+    close: char,
+}
+
+const PARENS: Delimiters = Delimiters {
+    open: "$(",
+    close: ')',
+};
+const BRACES: Delimiters = Delimiters {
+    open: "${",
+    close: '}',
+};
+
+fn expand_with(
+    text: &str,
+    delimiters: &Delimiters,
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<String, UnknownVariable> {
     let mut out = String::with_capacity(text.len());
     let mut rest = 0;
-    for (range, name) in variables(text) {
+    for (range, name) in references(text, delimiters) {
         out.push_str(&text[rest..range.start]);
         out.push_str(&lookup(name).ok_or_else(|| UnknownVariable(name.to_string()))?);
         rest = range.end;
@@ -60,12 +124,25 @@ pub fn expand(
 
 /// Each `$(NAME)` in `text`: its byte range and the name.
 fn variables(text: &str) -> impl Iterator<Item = (Range<usize>, &str)> {
+    references(text, &PARENS)
+}
+
+/// Each reference to a variable in `text` written with `delimiters`: its byte range and the
+/// name.
+fn references<'t>(
+    text: &'t str,
+    delimiters: &Delimiters,
+) -> impl Iterator<Item = (Range<usize>, &'t str)> {
+    let (open, close) = (delimiters.open, delimiters.close);
     let mut from = 0;
     std::iter::from_fn(move || {
-        let start = from + text[from..].find("$(")?;
-        let len = text[start + 2..].find(')')?;
-        from = start + 2 + len + 1;
-        Some((start..from, &text[start + 2..start + 2 + len]))
+        let start = from + text[from..].find(open)?;
+        let len = text[start + open.len()..].find(close)?;
+        from = start + open.len() + len + 1;
+        Some((
+            start..from,
+            &text[start + open.len()..start + open.len() + len],
+        ))
     })
 }
 
@@ -102,11 +179,13 @@ struct SourceValues {
 }
 
 #[derive(Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
 struct BuildValues {
     script: Option<String>,
     cflags: Option<Spanned<String>>,
     cxxflags: Option<Spanned<String>>,
     ldflags: Option<Spanned<String>>,
+    backend_flags: Option<Spanned<String>>,
 }
 
 /// Checks that every `$(NAME)` in the URL and flags names a variable the build will have.
@@ -124,6 +203,11 @@ pub(super) fn check(toml_text: &str, file: &SourceFile) -> Result<(), RecipeErro
         ("build.cflags", &values.build.cflags, &flags[..]),
         ("build.cxxflags", &values.build.cxxflags, &flags[..]),
         ("build.ldflags", &values.build.ldflags, &flags[..]),
+        (
+            "build.backend-flags",
+            &values.build.backend_flags,
+            &flags[..],
+        ),
     ];
     for (key, value, known) in checks {
         let Some(value) = value else { continue };
@@ -166,6 +250,23 @@ mod tests {
         assert_eq!(expand("no variables", lookup).unwrap(), "no variables");
         let error = expand("-L$(A) -L$(NUMPY_LIB)/lib", lookup).unwrap_err();
         assert_eq!(error.to_string(), "unknown variable `$(NUMPY_LIB)`");
+    }
+
+    #[test]
+    fn backend_flags_expand_both_spellings() {
+        let lookup = |name: &str| (name == "MESON_CROSS_FILE").then(|| "/b/cross.ini".to_string());
+        let flag = "setup-args=--cross-file=${MESON_CROSS_FILE}";
+        assert_eq!(
+            expand_shell_style(flag, lookup).unwrap(),
+            "setup-args=--cross-file=/b/cross.ini"
+        );
+        let flag = "setup-args=--cross-file=$(MESON_CROSS_FILE)";
+        assert_eq!(
+            expand_shell_style(flag, lookup).unwrap(),
+            "setup-args=--cross-file=/b/cross.ini"
+        );
+        let error = expand_shell_style("x=${NOPE}", lookup).unwrap_err();
+        assert_eq!(error.to_string(), "unknown variable `$(NOPE)`");
     }
 
     #[test]

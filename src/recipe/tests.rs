@@ -149,6 +149,8 @@ exports = "whole_archive"
 unvendor-tests = false
 vendor-sharedlib = true
 pure = true
+cross-build-env = true
+cross-build-files = ["cxx_ext/include/config.h"]
 
 [requirements]
 host = ["libyaml"]
@@ -199,6 +201,8 @@ fn full_recipe_is_read_into_typed_fields() {
         unvendor_tests: false,
         vendor_sharedlib: true,
         pure: true,
+        cross_build_env: true,
+        cross_build_files: vec![WheelPath::try_from("cxx_ext/include/config.h".to_owned()).unwrap()],
     };
     assert_eq!(recipe.build(), &expected_build);
     assert_eq!(recipe.requirements().host, ["libyaml"]);

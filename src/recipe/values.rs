@@ -127,7 +127,37 @@ impl TryFrom<String> for PypiPin {
     }
 }
 
-display_as_str!(Sha256, PackageName, PypiPin);
+/// A path inside a wheel (`numpy/_core/include/numpy/numpyconfig.h`): relative, `/`-separated,
+/// with no `.`, `..` or empty component, so it can never point outside the wheel's tree.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct WheelPath(String);
+
+impl WheelPath {
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for WheelPath {
+    type Error = InvalidValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        let plain = |part: &str| !matches!(part, "" | "." | "..") && !part.contains('\\');
+        if value.split('/').all(plain) {
+            Ok(Self(value))
+        } else {
+            Err(not_a(
+                &value,
+                "a relative path inside the wheel",
+                WHEEL_PATH_HELP,
+            ))
+        }
+    }
+}
+
+display_as_str!(Sha256, PackageName, PypiPin, WheelPath);
 
 /// One `[from, to]` entry of `extras`, before the paths are checked.
 #[derive(Debug, Deserialize)]
@@ -160,6 +190,10 @@ const NAME_HELP: &str =
     "use letters, digits, `.`, `_` and `-`, starting and ending with a letter or digit";
 /// Help for a `pypi` value that is not an exact pin.
 const PIN_HELP: &str = "pin one release as `Name==Version`, e.g. `MarkupSafe==2.1.5`";
+
+/// Help for a malformed `cross-build-files` entry.
+const WHEEL_PATH_HELP: &str =
+    "name a file as it lies in the built wheel, e.g. `numpy/_core/include/numpy/numpyconfig.h`";
 
 /// Reports that `value` is not `what`.
 fn not_a(value: &str, what: &str, help: &'static str) -> InvalidValue {
