@@ -1,10 +1,35 @@
 //! Host virtual environments holding a backend's build requirements, cached by the
-//! interpreter and the requirement set so that later builds reuse them.
+//! interpreter, the requirement set, the recipe's pip constraints and the cross-build files
+//! laid over them, so that later builds reuse them.
 
 use std::path::{Path, PathBuf};
 
+use super::crossbuild::Overlay;
 use super::BuildError;
 use crate::process::Cmd;
+
+/// What a build environment holds.
+#[derive(Debug, Clone, Default)]
+pub struct EnvSpec {
+    /// Requirements pip installs.
+    pub requirements: Vec<String>,
+    /// pip constraints for every install (a recipe's `requirements.constraint`).
+    pub constraints: Vec<String>,
+    /// Cross-build packages' files, laid over their host installs after pip ran.
+    pub overlays: Vec<Overlay>,
+}
+
+impl EnvSpec {
+    /// The same environment with `more` requirements.
+    pub fn with(&self, more: &[String]) -> Self {
+        let mut spec = self.clone();
+        spec.requirements.extend(more.iter().cloned());
+        spec
+    }
+}
+
+/// The file in a build environment that holds its pip constraints.
+const CONSTRAINTS_FILE: &str = "emwheel-constraints.txt";
 
 /// A host virtual environment with build requirements installed.
 #[derive(Debug, Clone)]
@@ -23,12 +48,12 @@ impl BuildEnv {
     /// writing into one, which the next sweep removes).
     pub fn ensure(
         host_python: &Path,
-        requirements: &[String],
+        spec: &EnvSpec,
         log: &mut dyn std::io::Write,
     ) -> Result<Self, BuildError> {
         let root = crate::home::build_envs_dir();
         fs_err::create_dir_all(&root)?;
-        let key = key(host_python, requirements);
+        let key = key(host_python, spec);
         let lock = crate::fsutil::FileLock::acquire(&root.join(format!("{key}.lock")))?;
         if lock.waited {
             let _ = writeln!(log, "# waited for another emwheel making build env {key}");
@@ -47,7 +72,16 @@ impl BuildEnv {
         let env = BuildEnv {
             dir: staging.path().to_path_buf(),
         };
-        env.install(requirements, log)?;
+        if !spec.constraints.is_empty() {
+            let mut text = spec.constraints.join("\n");
+            text.push('\n');
+            fs_err::write(env.dir.join(CONSTRAINTS_FILE), text)?;
+        }
+        env.install(&spec.requirements, log)?;
+        let site_packages = env.site_packages()?;
+        for overlay in &spec.overlays {
+            overlay.lay_over(&site_packages)?;
+        }
         retarget_scripts(&staging.path().join("bin"), staging.path(), &dir)?;
         crate::fsutil::place_dir(staging, &dir)?;
         Ok(BuildEnv { dir })
@@ -63,8 +97,25 @@ impl BuildEnv {
         self.dir.join("bin")
     }
 
-    /// Installs requirements with pip from the user's configured index.
-    pub fn install(
+    /// The venv's `site-packages` (`lib/pythonX.Y/site-packages`).
+    pub fn site_packages(&self) -> Result<PathBuf, BuildError> {
+        let lib = self.dir.join("lib");
+        for entry in fs_err::read_dir(&lib)? {
+            let candidate = entry?.path().join("site-packages");
+            if candidate.is_dir() {
+                return Ok(candidate);
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no `python*/site-packages` in `{}`", lib.display()),
+        )
+        .into())
+    }
+
+    /// Installs requirements with pip from the user's configured index, within the
+    /// environment's constraints.
+    fn install(
         &self,
         requirements: &[String],
         log: &mut dyn std::io::Write,
@@ -72,8 +123,14 @@ impl BuildEnv {
         if requirements.is_empty() {
             return Ok(());
         }
+        let constraints = self.dir.join(CONSTRAINTS_FILE);
+        let constrain: Vec<PathBuf> = match constraints.is_file() {
+            true => vec!["--constraint".into(), constraints],
+            false => Vec::new(),
+        };
         Cmd::new(self.python())
             .args(["-m", "pip", "install", "--quiet"])
+            .args(constrain)
             .args(requirements)
             .inherit_env()
             .run_logged(log)?;
@@ -102,12 +159,29 @@ fn retarget_scripts(bin: &Path, staging: &Path, dest: &Path) -> Result<(), Build
     Ok(())
 }
 
-/// The cache key: the interpreter and the sorted requirement set.
-fn key(host_python: &Path, requirements: &[String]) -> String {
-    let mut sorted: Vec<&str> = requirements.iter().map(|r| r.trim()).collect();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let text = format!("{}\n{}", host_python.display(), sorted.join("\n"));
+/// The cache key: the interpreter, the sorted requirement set, the constraints and the
+/// overlays.
+fn key(host_python: &Path, spec: &EnvSpec) -> String {
+    let sorted = |items: &mut dyn Iterator<Item = &str>| {
+        let mut sorted: Vec<&str> = items.map(str::trim).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        sorted.join("\n")
+    };
+    let mut text = format!(
+        "{}\n{}",
+        host_python.display(),
+        sorted(&mut spec.requirements.iter().map(String::as_str))
+    );
+    // Environments without constraints or overlays keep the keys they always had.
+    if !spec.constraints.is_empty() {
+        text.push_str("\nconstraints:\n");
+        text.push_str(&sorted(&mut spec.constraints.iter().map(String::as_str)));
+    }
+    if !spec.overlays.is_empty() {
+        text.push_str("\noverlays:\n");
+        text.push_str(&sorted(&mut spec.overlays.iter().map(|o| o.key.as_str())));
+    }
     crate::hash::sha256_bytes(text.as_bytes())[..16].to_string()
 }
 
@@ -132,15 +206,37 @@ mod tests {
         );
     }
 
+    fn spec(requirements: &[&str]) -> EnvSpec {
+        EnvSpec {
+            requirements: requirements.iter().map(|r| r.to_string()).collect(),
+            ..EnvSpec::default()
+        }
+    }
+
     #[test]
     fn key_ignores_order_and_duplicates() {
         let python = Path::new("/usr/bin/python3.13");
-        let a = key(python, &["wheel".into(), "setuptools>=61".into()]);
-        let b = key(
-            python,
-            &["setuptools>=61".into(), "wheel".into(), "wheel".into()],
-        );
+        let a = key(python, &spec(&["wheel", "setuptools>=61"]));
+        let b = key(python, &spec(&["setuptools>=61", "wheel", "wheel"]));
         assert_eq!(a, b);
-        assert_ne!(a, key(Path::new("/other/python3.13"), &["wheel".into()]));
+        assert_ne!(a, key(Path::new("/other/python3.13"), &spec(&["wheel"])));
+    }
+
+    #[test]
+    fn constraints_and_overlays_change_the_key() {
+        let python = Path::new("/usr/bin/python3.13");
+        let plain = spec(&["numpy==2.2.5"]);
+        let mut constrained = plain.clone();
+        constrained.constraints = vec!["setuptools<80".into()];
+        let mut overlaid = plain.clone();
+        overlaid.overlays = vec![Overlay {
+            dir: PathBuf::from("/p/cross-build/numpy-abc"),
+            files: vec!["numpy/x.h".into()],
+            key: "numpy-abc".into(),
+        }];
+        let keys = [&plain, &constrained, &overlaid].map(|s| key(python, s));
+        assert_ne!(keys[0], keys[1]);
+        assert_ne!(keys[0], keys[2]);
+        assert_ne!(keys[1], keys[2]);
     }
 }

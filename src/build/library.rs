@@ -70,6 +70,12 @@ impl LibraryPrefix {
         }
     }
 
+    /// A prefix at `root`, for tests.
+    #[cfg(test)]
+    pub(crate) fn at(root: PathBuf) -> Self {
+        LibraryPrefix { root }
+    }
+
     /// The prefix directory.
     pub fn root(&self) -> &Path {
         &self.root
@@ -110,9 +116,9 @@ impl LibraryPrefix {
     }
 }
 
-/// Fails on the first host requirement that is a library not yet built for the target. A
-/// requirement whose sibling recipe builds a package (a Python build dependency) is not a
-/// library and is left to the build environment.
+/// Fails on the first host requirement that is a library, or a cross-build package (numpy),
+/// not yet built for the target. A requirement whose sibling recipe builds any other package
+/// (a Python build dependency) is left to the build environment.
 pub fn check_host_requirements(
     requirements: &[String],
     recipes_dir: Option<&Path>,
@@ -123,11 +129,18 @@ pub fn check_host_requirements(
         let recipe = recipes_dir
             .map(|dir| dir.join(name))
             .filter(|dir| dir.join(crate::recipe::RECIPE_FILE).is_file());
-        let recipe_kind = recipe
+        let build = recipe
             .as_deref()
             .and_then(|dir| crate::recipe::load(dir).ok())
-            .map(|recipe| recipe.build().kind);
-        if recipe_kind == Some(BuildType::Package) || prefix.manifest(name)?.is_some() {
+            .map(|recipe| recipe.build().clone());
+        let found = match &build {
+            Some(build) if build.cross_build_env => {
+                super::crossbuild::find(prefix, name)?.is_some()
+            }
+            Some(build) if build.kind == BuildType::Package => true,
+            _ => prefix.manifest(name)?.is_some(),
+        };
+        if found {
             continue;
         }
         return Err(BuildError::HostRequirementMissing {

@@ -2,6 +2,7 @@
 //! directory, its PEP 517 backend run by a host venv against the target's sysconfig with the
 //! compiler wrapper on PATH, and the wheel repaired for the target.
 
+mod crossbuild;
 mod crossfiles;
 mod env;
 mod isolation;
@@ -26,7 +27,7 @@ pub use project::ProjectSettings;
 pub use source::{Origin, SourceSpec};
 
 use crossfiles::CrossPaths;
-use env::BuildEnv;
+use env::{BuildEnv, EnvSpec};
 use library::Missing;
 use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
@@ -139,9 +140,9 @@ pub enum BuildError {
         /// The wheel's file name.
         wheel: String,
     },
-    /// A host requirement is a library recipe not yet built for the target.
+    /// A host requirement (a library or cross-build package recipe) is not yet built for the target.
     #[error("host requirement `{name}` is not built for target `{target}`")]
-    #[diagnostic(help("build the library recipe first: `emwheel build {} --target {target}`", recipe.display()))]
+    #[diagnostic(help("build its recipe first: `emwheel build {} --target {target}`", recipe.display()))]
     HostRequirementMissing {
         /// The requirement.
         name: String,
@@ -149,6 +150,15 @@ pub enum BuildError {
         target: String,
         /// The recipe to build.
         recipe: PathBuf,
+    },
+    /// A `cross-build-files` entry is not in the wheel the package built.
+    #[error("`{file}`, listed in `cross-build-files`, is not in the wheel `{package}` built")]
+    #[diagnostic(help("name the file as it lies in the wheel (`unzip -l` the wheel in the kept build directory), or drop it from the recipe"))]
+    CrossBuildFileMissing {
+        /// The listed path.
+        file: String,
+        /// The package.
+        package: String,
     },
     /// A program the recipe needs is not installed.
     #[error("`{0}`, listed in `requirements.executable`, is not on PATH")]
@@ -321,6 +331,20 @@ pub fn build(
     }
 }
 
+/// Whether the files a cross-build package keeps for other builds are in place for its
+/// version and the context's target (always, for any other package).
+pub fn cross_build_files_kept(
+    package: &Package,
+    context: &BuildContext,
+) -> Result<bool, BuildError> {
+    if package.cross_build_files.is_none() {
+        return Ok(true);
+    }
+    let prefix = LibraryPrefix::for_target(&context.target.info.name);
+    let kept = crossbuild::find(&prefix, &package.name)?;
+    Ok(kept.is_some_and(|record| record.version == package.version))
+}
+
 /// Copies the build log to `dest` (when logs are kept), since the build directory goes
 /// away, and the compiler wrapper's call log beside it as `<package>.compiler.log`.
 fn keep_log(sandbox: &Sandbox, dest: Option<PathBuf>) -> std::io::Result<()> {
@@ -349,7 +373,7 @@ fn run_steps(
         // A prebuilt wheel (Pyodide's `url: ….whl` recipes): nothing to build, only `post`
         // and the repair for the target.
         progress.phase(&package.name, "wheel");
-        let build_env = BuildEnv::ensure(&target.info.host_python, &[], log)?;
+        let build_env = BuildEnv::ensure(&target.info.host_python, &EnvSpec::default(), log)?;
         let shell = prepare_shell(package, context, sandbox, &prefix, &build_env)?;
         return finish_wheel(package, context, sandbox, &fetched, shell, log);
     }
@@ -366,7 +390,8 @@ fn run_steps(
         true => BuildSystem::tools_only(),
         false => BuildSystem::read(&sandbox.source_dir())?,
     };
-    let build_env = BuildEnv::ensure(&target.info.host_python, &build_system.requires, log)?;
+    let env_spec = env_spec(package, &build_system.requires, &prefix, log)?;
+    let build_env = BuildEnv::ensure(&target.info.host_python, &env_spec, log)?;
     let mut shell = prepare_shell(package, context, sandbox, &prefix, &build_env)?;
     check_executables(&package.executables, shell.environment())?;
     if let Some(script) = &package.script {
@@ -395,17 +420,37 @@ fn run_steps(
         true => vec![cross_file],
         false => Vec::new(),
     };
+    let config = package.config_settings(&extra, backend_shell.environment())?;
     let backend = Backend {
         system: &build_system,
+        env_spec: &env_spec,
+        prefix: &prefix,
         sandbox,
         environment: backend_shell.environment(),
-        config: &package.config_settings(&extra),
+        config: &config,
     };
     let build_env = backend.complete_env(&target.info.host_python, build_env, log)?;
     let built = backend.build_wheel(&build_env, log)?;
 
     progress.phase(&package.name, "wheel");
     finish_wheel(package, context, sandbox, &built, shell, log)
+}
+
+/// The build environment for a package whose backend asks for `requires`: cross-build
+/// packages built for the target pinned and overlaid, within the recipe's constraints.
+fn env_spec(
+    package: &Package,
+    requires: &[String],
+    prefix: &LibraryPrefix,
+    log: &mut dyn Write,
+) -> Result<EnvSpec, BuildError> {
+    let (requirements, overlays) =
+        crossbuild::pin(requires, &package.host_requirements, prefix, log)?;
+    Ok(EnvSpec {
+        requirements,
+        constraints: package.constraints.clone(),
+        overlays,
+    })
 }
 
 /// Fetches the package's source (its URL's `$(NAME)` expanded), warning when a URL source
@@ -491,6 +536,8 @@ fn prepare_shell(
         .map(|d| d.display().to_string())
         .collect();
     let vars = PackageVars {
+        host_install_dir: build_env.dir.clone(),
+        host_site_packages: build_env.site_packages()?,
         version: package.version.clone(),
         source_date_epoch: context.source_date_epoch,
         library_dir,
@@ -498,7 +545,7 @@ fn prepare_shell(
         toolchain_bin: context.toolchain.bin_dir.clone(),
         em_config: context.toolchain.config_file(),
     };
-    let mut environment = sandbox.environment(context.target, &build_env.bin_dir(), &vars);
+    let mut environment = sandbox.environment(context.target, &vars);
     environment.extend(context.compiler_cache.iter().cloned());
     let shell = Shell::new(environment, sandbox.path().join("script.env"))
         .confined(sandbox.confinement().cloned());
@@ -580,6 +627,10 @@ fn wrapper_config(
 /// The PEP 517 hooks, run by the template driver in the build's environment.
 struct Backend<'a> {
     system: &'a BuildSystem,
+    /// The environment the hooks first run in.
+    env_spec: &'a EnvSpec,
+    /// Where cross-build packages built for the target are kept.
+    prefix: &'a LibraryPrefix,
     sandbox: &'a Sandbox,
     environment: &'a [(String, String)],
     config: &'a BTreeMap<String, serde_json::Value>,
@@ -649,14 +700,14 @@ impl Backend<'_> {
         if missing.is_empty() {
             return Ok(build_env);
         }
-        let all: Vec<String> = self
-            .system
-            .requires
-            .iter()
-            .chain(&missing)
-            .cloned()
-            .collect();
-        BuildEnv::ensure(host_python, &all, log)
+        let (more, overlays) = crossbuild::pin(&missing, &[], self.prefix, log)?;
+        let mut spec = self.env_spec.with(&more);
+        for overlay in overlays {
+            if !spec.overlays.contains(&overlay) {
+                spec.overlays.push(overlay);
+            }
+        }
+        BuildEnv::ensure(host_python, &spec, log)
     }
 
     fn build_wheel(
@@ -702,10 +753,24 @@ fn finish_wheel(
                 .into_owned(),
         });
     }
+    let prefix = LibraryPrefix::for_target(&target.info.name);
+    if let Some(files) = &package.cross_build_files {
+        let kept = crossbuild::Kept {
+            name: &package.name,
+            version: &package.version,
+            target: &target.info.name,
+            files,
+        };
+        let record = crossbuild::keep(unpacked.root(), &kept, &prefix)?;
+        let _ = writeln!(
+            log,
+            "# kept {} cross-build files in {}",
+            record.files.len(),
+            record.dir(&prefix).display()
+        );
+    }
     if package.vendor_sharedlib {
-        let lib_dir = LibraryPrefix::for_target(&target.info.name)
-            .root()
-            .join("lib");
+        let lib_dir = prefix.root().join("lib");
         for vendored in unpacked.vendor_shared_libraries(&[lib_dir])? {
             let _ = writeln!(log, "# vendored {vendored}");
         }

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use super::project::ProjectSettings;
 use super::source::SourceSpec;
-use crate::recipe::{BuildType, Recipe, SourceKind};
+use super::BuildError;
+use crate::recipe::{substitute, BuildType, Recipe, SourceKind, WheelPath};
 use crate::toolchain::wrapper::Exports;
 
 /// One package to build.
@@ -47,6 +48,11 @@ pub struct Package {
     pub host_requirements: Vec<String>,
     /// Programs the build needs on PATH (`requirements.executable`).
     pub executables: Vec<String>,
+    /// pip constraints for its build environment (`requirements.constraint`).
+    pub constraints: Vec<String>,
+    /// For a cross-build package (`build.cross-build-env`), the files of its wheel that
+    /// builds needing it get (`build.cross-build-files`).
+    pub cross_build_files: Option<Vec<WheelPath>>,
     /// Where sibling recipes live, to name the one to build for a missing host requirement.
     pub recipes_dir: Option<PathBuf>,
     /// Move test files out of the wheel into `<name>-tests.zip`.
@@ -102,6 +108,10 @@ impl Package {
             kind: build.kind,
             host_requirements: recipe.requirements().host.clone(),
             executables: recipe.requirements().executable.clone(),
+            constraints: recipe.requirements().constraint.clone(),
+            cross_build_files: build
+                .cross_build_env
+                .then(|| build.cross_build_files.clone()),
             recipes_dir: recipe.dir().parent().map(Path::to_path_buf),
             unvendor_tests: build.unvendor_tests,
             vendor_sharedlib: build.vendor_sharedlib,
@@ -145,6 +155,8 @@ impl Package {
             kind: BuildType::Package,
             host_requirements: Vec::new(),
             executables: Vec::new(),
+            constraints: Vec::new(),
+            cross_build_files: None,
             recipes_dir: None,
             unvendor_tests: false,
             vendor_sharedlib: false,
@@ -154,22 +166,40 @@ impl Package {
     /// The backend flags, then `extra` ones, as PEP 517 config settings: `key=value`, a bare
     /// `key` mapping to ""; a key given more than once maps to the list of its values, as
     /// meson-python's `setup-args` expects.
-    pub fn config_settings(&self, extra: &[String]) -> BTreeMap<String, serde_json::Value> {
+    ///
+    /// `$(NAME)` and `${NAME}` in the backend flags name variables of `environment`, the
+    /// backend's; a value given twice for one key is passed once (Pyodide's numpy recipe
+    /// names `${MESON_CROSS_FILE}`, which emwheel passes to meson-python itself).
+    pub fn config_settings(
+        &self,
+        extra: &[String],
+        environment: &[(String, String)],
+    ) -> Result<BTreeMap<String, serde_json::Value>, BuildError> {
+        let lookup = |name: &str| {
+            let found = environment.iter().find(|(key, _)| key == name);
+            found.map(|(_, value)| value.clone())
+        };
         let mut grouped: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for flag in self.backend_flags.iter().chain(extra) {
-            let (key, value) = flag.split_once('=').unwrap_or((flag, ""));
-            grouped
-                .entry(key.to_string())
-                .or_default()
-                .push(value.to_string());
+            let flag = substitute::expand_shell_style(flag, lookup).map_err(|unknown| {
+                BuildError::UnknownVariable {
+                    name: unknown.0,
+                    key: "build.backend-flags".into(),
+                }
+            })?;
+            let (key, value) = flag.split_once('=').unwrap_or((&flag, ""));
+            let values = grouped.entry(key.to_string()).or_default();
+            if !values.iter().any(|known| known == value) {
+                values.push(value.to_string());
+            }
         }
-        grouped
+        Ok(grouped
             .into_iter()
             .map(|(key, mut values)| match values.len() {
                 1 => (key, serde_json::Value::String(values.remove(0))),
                 _ => (key, serde_json::Value::from(values)),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -195,11 +225,21 @@ mod tests {
     fn repeated_config_keys_become_lists() {
         let mut package = Package::from_project(Path::new("."), &ProjectSettings::default());
         package.backend_flags = split_flags("setup-args=-Dblas=none builddir=b bare");
+        package
+            .backend_flags
+            .push("setup-args=--cross-file=${MESON_CROSS_FILE}".into());
         let extra = ["setup-args=--cross-file=/x/cross.ini".to_string()];
-        let settings = serde_json::to_string(&package.config_settings(&extra)).unwrap();
+        let environment = [("MESON_CROSS_FILE".to_string(), "/x/cross.ini".to_string())];
+        let settings = package.config_settings(&extra, &environment).unwrap();
         assert_eq!(
-            settings,
+            serde_json::to_string(&settings).unwrap(),
             r#"{"bare":"","builddir":"b","setup-args":["-Dblas=none","--cross-file=/x/cross.ini"]}"#
+        );
+        package.backend_flags.push("x=${UNSET}".into());
+        let error = package.config_settings(&extra, &environment).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "unknown variable `$(UNSET)` in `build.backend-flags`"
         );
     }
 

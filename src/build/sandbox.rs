@@ -178,12 +178,7 @@ impl Sandbox {
 
     /// The environment a build step runs in: nothing from the parent but the PATH entries
     /// of system tools and the variables an emsdk needs. Documented in the README.
-    pub fn environment(
-        &self,
-        target: &Target,
-        venv_bin: &Path,
-        package: &PackageVars,
-    ) -> Vec<(String, String)> {
+    pub fn environment(&self, target: &Target, package: &PackageVars) -> Vec<(String, String)> {
         let path = |p: &Path| p.display().to_string();
         let python_part = |i: usize| {
             let version = &target.info.python_version;
@@ -195,7 +190,7 @@ impl Sandbox {
                 format!(
                     "{}:{}:{}:/usr/local/bin:/usr/bin:/bin",
                     path(&self.bin_dir()),
-                    path(venv_bin),
+                    path(&package.host_install_dir.join("bin")),
                     path(&package.toolchain_bin),
                 ),
             ),
@@ -243,6 +238,7 @@ impl Sandbox {
             ),
             ("SIDE_MODULE_LDFLAGS".into(), target.info.ldflags.join(" ")),
         ];
+        vars.extend(pyodide_build_variables(target, package));
         for tool in [
             "CC=cc",
             "CXX=c++",
@@ -264,6 +260,56 @@ impl Sandbox {
     }
 }
 
+/// The rest of the variables pyodide-build's `Makefile.envs` and config give a build, with
+/// their values in emwheel's layout: the host install is the build environment (a venv), the
+/// target install the target's `cpython/installs/python-X.Y.Z`.
+fn pyodide_build_variables(target: &Target, package: &PackageVars) -> Vec<(String, String)> {
+    let info = &target.info;
+    let path = |p: &Path| p.display().to_string();
+    let install = target.include_dir();
+    let install = install
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(&target.dir);
+    let micro = info.python_version.split('.').nth(2).unwrap_or("0");
+    let cflags = info.cflags.join(" ");
+    let pairs = [
+        ("HOSTINSTALLDIR", path(&package.host_install_dir)),
+        ("HOSTSITEPACKAGES", path(&package.host_site_packages)),
+        ("NUMPY_LIB", path(&package.host_site_packages.join("numpy"))),
+        ("TARGETINSTALLDIR", path(install)),
+        ("CPYTHONINSTALL", path(install)),
+        ("SYSCONFIGDATA_DIR", path(&target.backend_sysconfig_dir())),
+        ("SYSCONFIG_NAME", crate::target::SYSCONFIGDATA_NAME.into()),
+        ("PYVERSION", info.python_version.clone()),
+        ("PYMICRO", micro.into()),
+        ("PYODIDE", "1".into()),
+        ("PYODIDE_VERSION", info.name.clone()),
+        ("PYODIDE_ABI_VERSION", info.abi_version.clone()),
+        (
+            "PYODIDE_EMSCRIPTEN_VERSION",
+            info.emscripten_version.clone(),
+        ),
+        ("PYODIDE_JOBS", "1".into()),
+        ("PLATFORM_TRIPLET", "wasm32-emscripten".into()),
+        ("CFLAGS_BASE", cflags.clone()),
+        ("CXXFLAGS_BASE", cflags),
+        ("LDFLAGS_BASE", info.ldflags.join(" ")),
+        ("PYO3_CROSS_LIB_DIR", path(&target.backend_sysconfig_dir())),
+        ("PYO3_CROSS_INCLUDE_DIR", path(&target.include_dir())),
+        ("PYO3_CROSS_PYTHON_VERSION", target.python_xy()),
+        ("CARGO_BUILD_TARGET", "wasm32-unknown-emscripten".into()),
+        (
+            "CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_LINKER",
+            "emcc".into(),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
 /// What a build step knows of its package and toolchain.
 pub struct PackageVars {
     /// The package version.
@@ -279,6 +325,10 @@ pub struct PackageVars {
     pub toolchain_bin: PathBuf,
     /// emcc's configuration, when the toolchain's entry points set it only for themselves.
     pub em_config: Option<PathBuf>,
+    /// The build environment (`HOSTINSTALLDIR`); its `bin` leads PATH after the wrapper.
+    pub host_install_dir: PathBuf,
+    /// Its site-packages (`HOSTSITEPACKAGES`), where cross-build packages' files lie.
+    pub host_site_packages: PathBuf,
 }
 
 /// Variables an activated emsdk or a user's emcc configuration relies on.
@@ -389,8 +439,10 @@ mod tests {
             pkg_config_path: String::new(),
             toolchain_bin: PathBuf::from("/emsdk"),
             em_config: None,
+            host_install_dir: PathBuf::from("/venv"),
+            host_site_packages: PathBuf::from("/venv/lib/python3.13/site-packages"),
         };
-        let environment = sandbox.environment(&target, Path::new("/venv/bin"), &package);
+        let environment = sandbox.environment(&target, &package);
         let value = |name: &str| {
             environment
                 .iter()
@@ -404,6 +456,15 @@ mod tests {
             (value("PYMAJOR"), value("PYMINOR")),
             (Some("3"), Some("13"))
         );
+        assert_eq!(
+            value("NUMPY_LIB"),
+            Some("/venv/lib/python3.13/site-packages/numpy")
+        );
+        assert_eq!(
+            value("TARGETINSTALLDIR"),
+            Some("/t/cpython/installs/python-3.13.2")
+        );
+        assert!(value("PATH").unwrap().contains(":/venv/bin:"));
     }
 
     #[test]

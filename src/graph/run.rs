@@ -199,7 +199,10 @@ impl<'a> Builder<'a> {
             "--force".to_string()
         } else {
             match self.cache.lookup(&package.name, &key) {
-                Lookup::Hit(wheel) => return Ok((wheel, None)),
+                Lookup::Hit(wheel) if build::cross_build_files_kept(&package, self.context)? => {
+                    return Ok((wheel, None))
+                }
+                Lookup::Hit(_) => "its cross-build files are gone".to_string(),
                 Lookup::Miss(why) => why,
             }
         };
