@@ -166,6 +166,24 @@ impl Progress for Ui {
     }
 }
 
+/// How errors are rendered, by the error hook and by [`render_error`]: paths and commands in
+/// errors must stay copyable, so lines are never wrapped.
+pub fn report_handler() -> miette::MietteHandler {
+    miette::MietteHandlerOpts::new().wrap_lines(false).build()
+}
+
+/// A diagnostic rendered as the error hook renders a failed command's error, for errors a
+/// command shows by reference and goes on after.
+pub fn render_error(error: &dyn miette::Diagnostic) -> String {
+    struct Rendered<'a>(&'a dyn miette::Diagnostic);
+    impl std::fmt::Display for Rendered<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            miette::ReportHandler::debug(&report_handler(), self.0, f)
+        }
+    }
+    Rendered(error).to_string()
+}
+
 /// Renders a diagnostic as plain text without colour, for tests of what the user reads.
 #[cfg(test)]
 pub fn render_plain(error: &dyn miette::Diagnostic) -> String {

@@ -1,5 +1,6 @@
 //! `emwheel build-recipes`: a selection of recipes and their dependencies, built in
-//! parallel, each only when its inputs changed; a summary table at the end.
+//! parallel, each only when its inputs changed; a summary table at the end, with the
+//! recipes that were read but do not load and that nothing selected needs.
 
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
@@ -9,9 +10,9 @@ use clap::Args;
 use super::build::{source_date_epoch, OutputArgs};
 use super::TargetArgs;
 use crate::build::BuildContext;
-use crate::graph::{self, Options, PackageReport, Plan, RecipeSet, Report, Status};
+use crate::graph::{self, BrokenRecipe, Options, PackageReport, Plan, RecipeSet, Report, Status};
 use crate::target::Target;
-use crate::ui::{Progress, Ui};
+use crate::ui::{render_error, Progress, Ui};
 
 #[derive(Debug, Args)]
 pub(super) struct BuildRecipesArgs {
@@ -51,8 +52,8 @@ pub(super) struct BuildRecipesArgs {
 }
 
 pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
-    let set = RecipeSet::load(&args.recipe_dir)?;
-    let plan = plan(&args, &set, ui)?;
+    let set = RecipeSet::open(&args.recipe_dir)?;
+    let (plan, unneeded) = plan(&args, &set, ui)?;
     let (target, toolchain) = args.target.resolve(ui)?;
     let context = BuildContext {
         target: &target,
@@ -78,15 +79,21 @@ pub(super) fn run(args: BuildRecipesArgs, ui: &Ui) -> miette::Result<()> {
     ui.begin(plan.nodes().len());
     let report = graph::build_all(&set, &plan, &context, &options, ui);
     ui.finish();
-    conclude(&args, report?, &target, ui)
+    conclude(&args, report?, &unneeded, &target, ui)
 }
 
-/// The build set of the selection, or of its `--shard`.
-fn plan(args: &BuildRecipesArgs, set: &RecipeSet, ui: &Ui) -> miette::Result<Plan> {
+/// The build set of the selection, or of its `--shard`, and the recipes read that do not
+/// load and that the whole build set (all shards) does not need.
+fn plan<'s>(
+    args: &BuildRecipesArgs,
+    set: &'s RecipeSet,
+    ui: &Ui,
+) -> miette::Result<(Plan, Vec<&'s BrokenRecipe>)> {
     let selectors = graph::parse_selection(&args.selection)?;
     let plan = Plan::new(set, &graph::select(set, &selectors)?)?;
+    let unneeded = plan.unneeded_broken(set);
     let Some(shard) = args.shard else {
-        return Ok(plan);
+        return Ok((plan, unneeded));
     };
     let plan = plan.restrict(&graph::shard_nodes(&plan, shard));
     match plan.nodes().len() {
@@ -96,14 +103,16 @@ fn plan(args: &BuildRecipesArgs, set: &RecipeSet, ui: &Ui) -> miette::Result<Pla
         )),
         count => ui.status(&format!("shard {shard}: {count} packages")),
     }
-    Ok(plan)
+    Ok((plan, unneeded))
 }
 
 /// Reports the run (the summary, the wheels or the `--json` document), writes the
-/// lockfile with `--install` when every package built, and fails when one failed.
+/// lockfile with `--install` when every package built, and fails when one failed. The
+/// `unneeded` recipes that do not load are warnings.
 fn conclude(
     args: &BuildRecipesArgs,
     report: Report,
+    unneeded: &[&BrokenRecipe],
     target: &Target,
     ui: &Ui,
 ) -> miette::Result<()> {
@@ -112,7 +121,7 @@ fn conclude(
         false => Vec::new(),
     };
     let (seconds, empty) = (report.seconds, report.packages.is_empty());
-    let failures = show(report, ui);
+    let failures = show(report, unneeded, ui);
     let mut lockfile = None;
     if args.install && failures == 0 {
         let lock = args.out_dir.join("pyodide-lock.json");
@@ -129,9 +138,13 @@ fn conclude(
     }
     if ui.json() {
         let status = if failures == 0 { "ok" } else { "failed" };
+        let skipped: Vec<_> = unneeded
+            .iter()
+            .map(|broken| skipped_document(broken))
+            .collect();
         ui.document(serde_json::json!({
             "status": status, "target": target.info.name, "seconds": seconds,
-            "packages": packages, "lockfile": lockfile,
+            "packages": packages, "lockfile": lockfile, "skipped_recipes": skipped,
         }));
     }
     match failures {
@@ -151,6 +164,7 @@ fn package_document(package: &PackageReport) -> serde_json::Value {
     let sha256 = (package.wheel.as_deref()).and_then(|wheel| crate::hash::sha256_file(wheel).ok());
     let error = match &package.status {
         Status::Failed(error) => Some(error.to_string()),
+        Status::BadRecipe(error) => Some(format!("{}: {error}", error.location())),
         _ => None,
     };
     serde_json::json!({
@@ -159,15 +173,26 @@ fn package_document(package: &PackageReport) -> serde_json::Value {
     })
 }
 
+/// A recipe that does not load and that nothing selected needs, as `--json` describes it:
+/// its directory's name, the directory, and the error with its `file:line:column`.
+fn skipped_document(broken: &BrokenRecipe) -> serde_json::Value {
+    let error = broken.error();
+    serde_json::json!({
+        "recipe": broken.name(), "dir": broken.dir(),
+        "error": format!("{}: {error}", error.location()),
+    })
+}
+
 /// Shows each failure and the summary on stderr, prints the wheels on stdout (not with
 /// `--json`), and returns how many packages failed.
-fn show(report: Report, ui: &Ui) -> usize {
-    let summary = summary(&report);
+fn show(report: Report, unneeded: &[&BrokenRecipe], ui: &Ui) -> usize {
+    let summary = summary(&report, unneeded);
     let failures = report.failures();
     let mut wheels = Vec::new();
     for package in report.packages {
         match package.status {
-            Status::Failed(error) => ui.error(&format!("{:?}", miette::Report::new(*error))),
+            Status::Failed(error) => ui.error(&render_error(&*error)),
+            Status::BadRecipe(error) => ui.error(&render_error(&*error)),
             _ => wheels.extend(package.wheel),
         }
     }
@@ -181,8 +206,9 @@ fn show(report: Report, ui: &Ui) -> usize {
 }
 
 /// The summary table: package, status, time, and a note (why it was built, or where a
-/// failure's build directory and log are), then the counts.
-fn summary(report: &Report) -> String {
+/// failure's build directory and log are), then the counts, then a warning for each
+/// `unneeded` recipe that does not load.
+fn summary(report: &Report, unneeded: &[&BrokenRecipe]) -> String {
     let rows: Vec<[String; 4]> = report.packages.iter().map(row).collect();
     let width = |column: usize| {
         let cells = rows.iter().map(|row| row[column].chars().count());
@@ -205,6 +231,21 @@ fn summary(report: &Report) -> String {
         rows.len(),
         report.seconds
     ));
+    let count = match unneeded.len() {
+        0 => None,
+        1 => Some("1 recipe does not load and was".to_string()),
+        count => Some(format!("{count} recipes do not load and were")),
+    };
+    if let Some(count) = count {
+        text.push_str(&format!(
+            "\nwarning: {count} skipped (nothing selected needs them):"
+        ));
+    }
+    for broken in unneeded {
+        let error = broken.error();
+        let line = format!("\n  {}: {}: {error}", broken.name(), error.location());
+        text.push_str(&line);
+    }
     text
 }
 
@@ -223,6 +264,7 @@ fn row(package: &PackageReport) -> [String; 4] {
             });
             ("failed", time, format!("{dir}{}", log()))
         }
+        Status::BadRecipe(_) => ("failed", "-".into(), "its recipe does not load".into()),
         Status::Skipped { dependency } => (
             "skipped",
             "-".into(),

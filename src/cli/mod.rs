@@ -156,10 +156,7 @@ fn print_data(lines: impl IntoIterator<Item = String>) -> miette::Result<()> {
 /// Parses the command line, runs it, and maps the outcome to an exit code: 0 ok, 1 a user or
 /// build failure, 2 a usage error (clap exits with 2 itself).
 pub fn main() -> ExitCode {
-    // Paths and commands in errors must stay copyable: never wrap them.
-    let _ = miette::set_hook(Box::new(|_| {
-        Box::new(miette::MietteHandlerOpts::new().wrap_lines(false).build())
-    }));
+    let _ = miette::set_hook(Box::new(|_| Box::new(crate::ui::report_handler())));
     let cli = Cli::parse();
     let ui = Ui::new(cli.quiet, !cli.no_progress, cli.json);
     let result = match cli.command {

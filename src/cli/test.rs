@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{test_project, TargetArgs};
+use crate::graph::{Found, RecipeSet};
 use crate::recipe;
 use crate::runtime::TestSpec;
 use crate::target::Target;
@@ -149,7 +150,8 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Optio
             return Ok(None);
         }
         let mut wheels = Vec::new();
-        add_wheels(&recipe, dist, target, &mut wheels)?;
+        let siblings = RecipeSet::open(recipe.dir().parent().unwrap_or(Path::new(".")))?;
+        add_wheels(&recipe, &siblings, dist, target, &mut wheels)?;
         return Ok(Some(TestSpec {
             wheels,
             imports: recipe.test().imports.clone(),
@@ -166,29 +168,41 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Optio
     }))
 }
 
-/// Adds the wheels of `recipe`'s run requirements (their recipes are its siblings), depth
-/// first, then its own; each wheel once, each checked against the target.
+/// Adds the wheels of `recipe`'s run requirements (their recipes are among its `siblings`,
+/// found as `build-recipes` finds them), depth first, then its own; each wheel once, each
+/// checked against the target.
 fn add_wheels(
     recipe: &recipe::Recipe,
+    siblings: &RecipeSet,
     dist: &Path,
     target: &Target,
     wheels: &mut Vec<PathBuf>,
 ) -> miette::Result<()> {
-    let recipes_dir = recipe.dir().parent().unwrap_or(Path::new("."));
     for requirement in &recipe.requirements().run {
         let name = requirement
             .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
             .next()
             .unwrap_or(requirement);
-        let dir = recipes_dir.join(name);
-        if !recipe::is_recipe(&dir) {
-            return Err(miette::miette!(
-                help = format!("add a recipe for it in `{}`", recipes_dir.display()),
-                "run requirement `{name}` of `{}` has no recipe beside it",
-                recipe.name()
-            ));
-        }
-        add_wheels(&recipe::load(&dir)?, dist, target, wheels)?;
+        let needed = match siblings.find(name)? {
+            Some(Found::Recipe(needed)) => needed,
+            Some(Found::Broken(broken)) => {
+                let error = broken.error();
+                return Err(miette::miette!(
+                    help = "fix that recipe, or test the wheels themselves",
+                    "the recipe of `{name}`, a run requirement of `{}`, does not load: {}: {error}",
+                    recipe.name(),
+                    error.location()
+                ));
+            }
+            None => {
+                return Err(miette::miette!(
+                    help = format!("add a recipe for it in `{}`", siblings.dir().display()),
+                    "run requirement `{name}` of `{}` has no recipe beside it",
+                    recipe.name()
+                ))
+            }
+        };
+        add_wheels(needed, siblings, dist, target, wheels)?;
     }
     let wheel = find_wheel(dist, recipe.name(), Some(recipe.version()), target)?;
     check_tags(&wheel, target)?;

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 pub use cache::{CacheKey, SharedInputs};
 pub use plan::{Node, Plan};
-pub use recipes::RecipeSet;
+pub use recipes::{BrokenRecipe, Found, RecipeSet};
 pub use run::{build_all, Options, PackageReport, Report, Status};
 pub use schedule::Outcome;
 pub use select::{parse_selection, select, Selector};

@@ -5,12 +5,18 @@
 //! As in Pyodide, only host dependencies order the builds (a package links or imports them
 //! while it builds); run dependencies are only added to the set. A cycle through host
 //! dependencies is an error; run dependencies may form cycles, as Python packages do.
+//!
+//! A recipe of the set that does not load is a node without dependencies (they are
+//! unknown); the build fails it and skips what needs it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{GraphError, RecipeSet};
+use super::{BrokenRecipe, Found, GraphError, RecipeSet};
 use crate::recipe::{DependencyKind, Problem, Recipe};
 use crate::wheel::normalize;
+
+/// The members of a plan by normalized name.
+type Members<'a> = BTreeMap<String, Found<'a>>;
 
 /// One package to build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,12 +37,13 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for `selected` (normalized names): the closure over host and run
-    /// dependencies, in build order. An unknown dependency or a host cycle is an error
-    /// located in the recipe that names it.
+    /// The plan for `selected` (normalized names of recipes in `set`): the closure over
+    /// host and run dependencies, in build order. An unknown dependency or a host cycle is
+    /// an error located in the recipe that names it, as is a member two recipes claim.
     pub fn new(set: &RecipeSet, selected: &BTreeSet<String>) -> Result<Self, GraphError> {
         let members = closure(set, selected)?;
-        let order = Order::new(set, &members).sort()?;
+        set.check_unique(members.keys())?;
+        let order = Order::new(&members).sort()?;
         let index: BTreeMap<&str, usize> = order
             .iter()
             .enumerate()
@@ -45,15 +52,28 @@ impl Plan {
         let nodes: Vec<Node> = order
             .iter()
             .map(|key| {
-                let recipe = set.get(key).expect("members have recipes");
+                let found = members[key];
                 Node {
-                    name: recipe.name().to_string(),
-                    host: host_keys(recipe).map(|dep| index[dep.as_str()]).collect(),
+                    name: found.name().to_string(),
+                    host: host_keys(found).map(|dep| index[dep.as_str()]).collect(),
                     selected: selected.contains(key),
                 }
             })
             .collect();
         Ok(Plan::from_nodes(nodes))
+    }
+
+    /// The recipes `set` read that do not load and that no node of this plan stands for:
+    /// nothing the selection needs.
+    pub fn unneeded_broken<'s>(&self, set: &'s RecipeSet) -> Vec<&'s BrokenRecipe> {
+        let needed: BTreeSet<&std::path::Path> = (self.nodes.iter())
+            .filter_map(|node| match set.find(&node.name) {
+                Ok(Some(Found::Broken(broken))) => Some(broken.dir()),
+                _ => None,
+            })
+            .collect();
+        let unneeded = |broken: &&BrokenRecipe| !needed.contains(broken.dir());
+        set.broken().filter(unneeded).collect()
     }
 
     fn from_nodes(nodes: Vec<Node>) -> Self {
@@ -99,26 +119,31 @@ impl Plan {
     }
 }
 
-/// The normalized names of a recipe's host dependencies.
-fn host_keys(recipe: &Recipe) -> impl Iterator<Item = String> + '_ {
-    recipe
+/// The normalized names of a member's host dependencies.
+fn host_keys<'a>(found: Found<'a>) -> impl Iterator<Item = String> + 'a {
+    found
         .dependencies(DependencyKind::Host)
         .iter()
         .map(|dep| normalize(dep))
 }
 
-/// The selection plus every recipe reachable through host and run dependencies.
-fn closure(set: &RecipeSet, selected: &BTreeSet<String>) -> Result<BTreeSet<String>, GraphError> {
-    let mut members = BTreeSet::new();
+/// The selection plus every recipe reachable through host and run dependencies, each read
+/// when it is reached.
+fn closure<'a>(set: &'a RecipeSet, selected: &BTreeSet<String>) -> Result<Members<'a>, GraphError> {
+    let mut members = Members::new();
     let mut queue = selected.clone();
     while let Some(key) = queue.pop_first() {
-        if !members.insert(key.clone()) {
+        if members.contains_key(&key) {
             continue;
         }
-        let recipe = set.get(&key).expect("queued names have recipes");
+        let found = set.find(&key)?.expect("queued names have recipes");
+        members.insert(key, found);
+        let Found::Recipe(recipe) = found else {
+            continue;
+        };
         for kind in [DependencyKind::Host, DependencyKind::Run] {
             for (index, dep) in recipe.dependencies(kind).iter().enumerate() {
-                if set.get(dep).is_none() {
+                if set.find(dep)?.is_none() {
                     return Err(unknown_dependency(set, recipe, kind, index));
                 }
                 queue.insert(normalize(dep));
@@ -148,8 +173,7 @@ fn unknown_dependency(
 
 /// A depth-first topological sort over host dependencies that reports the first cycle.
 struct Order<'a> {
-    set: &'a RecipeSet,
-    members: &'a BTreeSet<String>,
+    members: &'a Members<'a>,
     done: BTreeSet<String>,
     /// The chain of recipes being visited, each with the host entry followed from it.
     path: Vec<(String, usize)>,
@@ -157,9 +181,8 @@ struct Order<'a> {
 }
 
 impl<'a> Order<'a> {
-    fn new(set: &'a RecipeSet, members: &'a BTreeSet<String>) -> Self {
+    fn new(members: &'a Members<'a>) -> Self {
         Order {
-            set,
             members,
             done: BTreeSet::new(),
             path: Vec::new(),
@@ -168,7 +191,7 @@ impl<'a> Order<'a> {
     }
 
     fn sort(mut self) -> Result<Vec<String>, GraphError> {
-        for key in self.members {
+        for key in self.members.keys() {
             self.visit(key)?;
         }
         Ok(self.order)
@@ -181,8 +204,7 @@ impl<'a> Order<'a> {
         if let Some(start) = self.path.iter().position(|(on_path, _)| on_path == key) {
             return Err(self.cycle(start));
         }
-        let recipe = self.set.get(key).expect("members have recipes");
-        for (index, dep) in host_keys(recipe).enumerate() {
+        for (index, dep) in host_keys(self.members[key]).enumerate() {
             self.path.push((key.to_string(), index));
             self.visit(&dep)?;
             self.path.pop();
@@ -196,16 +218,20 @@ impl<'a> Order<'a> {
     /// host entry that closes it.
     fn cycle(&self, start: usize) -> GraphError {
         let chain = &self.path[start..];
-        let name = |key: &str| self.set.get(key).expect("on the path").name().to_string();
-        let mut names: Vec<String> = chain.iter().map(|(key, _)| name(key)).collect();
-        names.push(names[0].clone());
+        let mut names: Vec<&str> = chain
+            .iter()
+            .map(|(key, _)| self.members[key].name())
+            .collect();
+        names.push(names[0]);
         let (last, index) = chain.last().expect("a cycle has an edge");
         let problem = Problem::new(
             format!("dependency cycle: `{}`", names.join("` → `")),
             "closes the cycle",
             "a recipe cannot need itself, even through others, at build time: remove one of these `requirements.host` entries",
         );
-        let recipe = self.set.get(last).expect("on the path");
+        let Found::Recipe(recipe) = self.members[last] else {
+            unreachable!("a broken recipe has no dependencies to follow")
+        };
         recipe
             .dependency_error(DependencyKind::Host, *index, problem)
             .into()
@@ -276,6 +302,68 @@ mod tests {
         let text = render(&error);
         assert!(text.contains("dependency cycle: `a` → `b` → `a`"), "{text}");
         assert!(text.contains("b/recipe.toml:9:16"), "{text}");
+    }
+
+    /// A tree like Pyodide's: `app` needs `Foo-Bar` (in `foo_bar/`) at build time and `baz`
+    /// (in `python-baz/`, named otherwise) at run time; `syntax/` and `vars/` do not load.
+    fn tree_with_broken_recipes() -> RecipeDir {
+        let app = "[requirements]\nhost = [\"Foo-Bar\"]\nrun = [\"baz\"]\n";
+        let dir = RecipeDir::new(&[("app", app)]);
+        dir.add("foo_bar", "foo.bar", "");
+        dir.add("python-baz", "baz", "");
+        dir.write("syntax", "[package\nname = \"syntax\"\n");
+        dir.add(
+            "vars",
+            "vars",
+            "[build]\ncflags = \"$(NO_SUCH_VARIABLE)\"\n",
+        );
+        dir
+    }
+
+    fn broken_names<'s>(plan: &Plan, set: &'s RecipeSet) -> Vec<&'s str> {
+        let broken = plan.unneeded_broken(set);
+        broken.into_iter().map(BrokenRecipe::name).collect()
+    }
+
+    #[test]
+    fn dependencies_are_found_by_any_spelling_despite_unrelated_broken_recipes() {
+        let dir = tree_with_broken_recipes();
+        let set = dir.load();
+        let plan = Plan::new(&set, &["app".to_string()].into()).unwrap();
+        assert_eq!(names(&plan), ["foo.bar", "app", "baz"]);
+        assert_eq!(plan.nodes()[1].host, [0]);
+        // No directory is named `baz`: finding it read every recipe.
+        assert_eq!(broken_names(&plan, &set), ["syntax", "vars"]);
+
+        let set = dir.load();
+        let plan = Plan::new(&set, &["foo-bar".to_string()].into()).unwrap();
+        assert_eq!(names(&plan), ["foo.bar"]);
+        assert_eq!(set.broken().count(), 0, "only `foo_bar/` was read");
+    }
+
+    #[test]
+    fn every_recipe_selects_those_that_load_and_the_others_are_unneeded() {
+        let dir = tree_with_broken_recipes();
+        let set = dir.load();
+        let selected = crate::graph::select(&set, &[crate::graph::Selector::All]).unwrap();
+        let plan = Plan::new(&set, &selected).unwrap();
+        assert_eq!(names(&plan), ["foo.bar", "app", "baz"]);
+        assert_eq!(broken_names(&plan, &set), ["syntax", "vars"]);
+        let text = render(&**set.broken().next().unwrap().error());
+        assert!(text.contains("syntax/recipe.toml:1:9"), "{text}");
+    }
+
+    #[test]
+    fn a_needed_broken_recipe_is_a_node_without_dependencies() {
+        let dir = tree_with_broken_recipes();
+        dir.add("user", "user", "[requirements]\nhost = [\"vars\"]\n");
+        let set = dir.load();
+        let plan = Plan::new(&set, &["user".to_string()].into()).unwrap();
+        assert_eq!(names(&plan), ["vars", "user"]);
+        assert!(plan.nodes()[0].host.is_empty());
+        assert_eq!(plan.nodes()[1].host, [0]);
+        assert!(broken_names(&plan, &set).is_empty(), "`vars` is needed");
+        assert!(matches!(set.find("vars"), Ok(Some(Found::Broken(_)))));
     }
 
     #[test]

@@ -1,13 +1,20 @@
 //! Building a plan: for each package its cache key, a cache lookup, and a build when the
 //! cache has nothing up to date, on the scheduler's threads.
+//!
+//! A package whose recipe does not load fails before anything starts, and what needs it
+//! through host dependencies is skipped; the rest of the plan builds as if they were not
+//! in it (they are known before the run, so they do not stop it as a build failure does
+//! without `keep_going`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::cache::{Cache, CachedWheel, Lookup};
 use super::schedule::{self, Outcome, Schedule};
-use super::{CacheKey, GraphError, Plan, RecipeSet, SharedInputs};
+use super::{CacheKey, Found, GraphError, Plan, RecipeSet, SharedInputs};
 use crate::build::{self, BuildContext, BuildError, Package};
+use crate::recipe::RecipeError;
 use crate::ui::Progress;
 
 /// How to run a build of many packages.
@@ -33,6 +40,8 @@ pub enum Status {
     Cached,
     /// The build failed.
     Failed(Box<BuildError>),
+    /// The package's recipe does not load, so it was not built.
+    BadRecipe(Arc<RecipeError>),
     /// Not built because a host dependency failed.
     Skipped {
         /// The package that failed.
@@ -67,9 +76,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// How many packages failed.
+    /// How many packages failed, to build or to load their recipe.
     pub fn failures(&self) -> usize {
-        let failed = |p: &&PackageReport| matches!(p.status, Status::Failed(_));
+        let failed =
+            |p: &&PackageReport| matches!(p.status, Status::Failed(_) | Status::BadRecipe(_));
         self.packages.iter().filter(failed).count()
     }
 }
@@ -89,8 +99,9 @@ struct Failure {
 }
 
 /// Builds every package of `plan` into `context.out_dir`, dependencies first, `jobs` at
-/// a time, reusing wheels whose inputs did not change. Build failures are in the report,
-/// not an error; the error is for what stops the run from starting.
+/// a time, reusing wheels whose inputs did not change. Build failures and recipes that do
+/// not load are in the report, not an error; the error is for what stops the run from
+/// starting.
 pub fn build_all(
     set: &RecipeSet,
     plan: &Plan,
@@ -99,6 +110,44 @@ pub fn build_all(
     progress: &dyn Progress,
 ) -> Result<Report, GraphError> {
     let start = Instant::now();
+    let refused = refuse_broken(set, plan);
+    for (node, status) in plan.nodes().iter().zip(&refused) {
+        if let Some(status) = status {
+            progress.finished(&node.name, &describe_refused(status));
+        }
+    }
+    let keep: Vec<usize> = (0..refused.len())
+        .filter(|&index| refused[index].is_none())
+        .collect();
+    let buildable = plan.restrict(&keep);
+    let mut built = build_plan(set, &buildable, context, options, progress)?.into_iter();
+    let packages = (plan.nodes().iter().zip(refused))
+        .map(|(node, refused)| match refused {
+            Some(status) => PackageReport {
+                name: node.name.clone(),
+                status,
+                seconds: 0.0,
+                wheel: None,
+                log: None,
+            },
+            None => built.next().expect("one report per buildable node"),
+        })
+        .collect();
+    Ok(Report {
+        packages,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// Builds (or finds cached) every node of `plan`, none of them refused; the reports are in
+/// plan order.
+fn build_plan(
+    set: &RecipeSet,
+    plan: &Plan,
+    context: &BuildContext,
+    options: &Options,
+    progress: &dyn Progress,
+) -> Result<Vec<PackageReport>, GraphError> {
     let builder = Builder::new(set, plan, context, options.force, progress)?;
     let schedule = Schedule {
         jobs: options.jobs,
@@ -111,15 +160,49 @@ pub fn build_all(
         |index, host| builder.package(index, host),
         |index, outcome| progress.finished(name(index), &describe(outcome)),
     );
-    let packages = outcomes
+    let reports = outcomes
         .into_iter()
         .enumerate()
-        .map(|(index, outcome)| report(name(index), outcome, context))
-        .collect();
-    Ok(Report {
-        packages,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+        .map(|(index, outcome)| report(name(index), outcome, context));
+    Ok(reports.collect())
+}
+
+/// For each node of `plan`, the status it has before anything runs: failed when its
+/// recipe does not load, skipped when a host dependency (directly or further down) is such
+/// a recipe; `None` for the nodes to build.
+fn refuse_broken(set: &RecipeSet, plan: &Plan) -> Vec<Option<Status>> {
+    let nodes = plan.nodes();
+    let mut refused: Vec<Option<Status>> = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        // Host dependencies come first in a plan: their statuses are known.
+        let status = match set.find(&node.name) {
+            Ok(Some(Found::Broken(broken))) => Some(Status::BadRecipe(broken.error().clone())),
+            _ => node
+                .host
+                .iter()
+                .find_map(|&dep| match &refused[dep] {
+                    Some(Status::Skipped { dependency }) => Some(dependency.clone()),
+                    Some(_) => Some(nodes[dep].name.clone()),
+                    None => None,
+                })
+                .map(|dependency| Status::Skipped { dependency }),
+        };
+        refused.push(status);
+    }
+    refused
+}
+
+/// A status set before the run, in a few words, for progress lines.
+fn describe_refused(status: &Status) -> String {
+    match status {
+        Status::Skipped { dependency } => skipped(dependency),
+        _ => "failed (its recipe does not load)".to_string(),
+    }
+}
+
+/// The progress words for a package skipped because `dependency` failed.
+fn skipped(dependency: &str) -> String {
+    format!("skipped (dependency `{dependency}` failed)")
 }
 
 /// What the per-package work needs, shared by the worker threads.
@@ -235,7 +318,7 @@ fn describe(outcome: &Outcome<Done, Failure>) -> String {
         }) => format!("built in {seconds:.1}s ({reason})"),
         Outcome::Done(Done { built: None, .. }) => "cached".to_string(),
         Outcome::Failed(failure) => format!("failed after {:.1}s", failure.seconds),
-        Outcome::Skipped(dependency) => format!("skipped (dependency `{dependency}` failed)"),
+        Outcome::Skipped(dependency) => skipped(dependency),
         Outcome::NotStarted => "not started (stopped after a failure)".to_string(),
     }
 }
@@ -265,5 +348,56 @@ fn report(name: &str, outcome: Outcome<Done, Failure>, context: &BuildContext) -
         seconds,
         wheel,
         log,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::testutil::RecipeDir;
+
+    #[test]
+    fn a_broken_recipe_fails_with_its_host_dependents_and_not_the_others() {
+        let dir = RecipeDir::new(&[
+            ("mid", "[requirements]\nhost = [\"Broken\"]\n"),
+            ("top", "[requirements]\nhost = [\"sibling\", \"mid\"]\n"),
+            ("sibling", ""),
+            ("runner", "[requirements]\nrun = [\"broken\"]\n"),
+        ]);
+        dir.write("broken", "[package]\nname = \"broken\"\nversion = 1\n");
+        let set = dir.load();
+        let selected = ["top", "runner"].map(String::from).into();
+        let plan = Plan::new(&set, &selected).unwrap();
+        let refused = refuse_broken(&set, &plan);
+        let status = |name: &str| {
+            let index = plan.nodes().iter().position(|node| node.name == name);
+            refused[index.unwrap_or_else(|| panic!("{name} is not planned"))].as_ref()
+        };
+        match status("broken") {
+            Some(Status::BadRecipe(error)) => {
+                let location = error.location();
+                assert!(location.ends_with("broken/recipe.toml:3:11"), "{location}");
+            }
+            other => panic!("expected a bad recipe, got {other:?}"),
+        }
+        for name in ["mid", "top"] {
+            assert!(
+                matches!(status(name), Some(Status::Skipped { dependency }) if dependency == "broken"),
+                "{name}: {:?}",
+                status(name)
+            );
+        }
+        assert!(status("sibling").is_none(), "a sibling builds");
+        assert!(status("runner").is_none(), "run dependencies order nothing");
+        let buildable: Vec<usize> = (0..refused.len())
+            .filter(|&i| refused[i].is_none())
+            .collect();
+        let restricted = plan.restrict(&buildable);
+        let names: Vec<&str> = restricted
+            .nodes()
+            .iter()
+            .map(|node| node.name.as_str())
+            .collect();
+        assert_eq!(names, ["runner", "sibling"]);
     }
 }

@@ -54,6 +54,10 @@ pub fn parse_selection(args: &[String]) -> Result<Vec<Selector>, GraphError> {
 
 /// The normalized names a selection picks: everything its names, tags and `*` match, minus
 /// its exclusions. A name or tag that matches nothing is an error, as is an empty result.
+///
+/// Names are looked up on their own; `*` and tags read every recipe, and pick only those
+/// that load (the others are [`RecipeSet::broken`]). A name may pick a broken recipe: the
+/// build then fails that package.
 pub fn select(set: &RecipeSet, selectors: &[Selector]) -> Result<BTreeSet<String>, GraphError> {
     let mut chosen = BTreeSet::new();
     let mut excluded = BTreeSet::new();
@@ -69,8 +73,9 @@ pub fn select(set: &RecipeSet, selectors: &[Selector]) -> Result<BTreeSet<String
     if selected.is_empty() {
         let names = listing(set.iter().map(Recipe::name));
         let help = format!(
-            "recipes in `{}`: {names}; `*` selects them all",
-            set.dir().display()
+            "recipes in `{}`: {names}; `*` selects them all{}",
+            set.dir().display(),
+            set.broken_note()
         );
         return Err(GraphError::EmptySelection { help });
     }
@@ -81,10 +86,10 @@ fn key(recipe: &Recipe) -> String {
     normalize(recipe.name())
 }
 
-/// The normalized name of an existing recipe.
+/// The normalized name of an existing recipe, broken or not.
 fn known(set: &RecipeSet, name: &str) -> Result<String, GraphError> {
-    match set.get(name) {
-        Some(recipe) => Ok(key(recipe)),
+    match set.find(name)? {
+        Some(_) => Ok(normalize(name)),
         None => Err(GraphError::UnknownName {
             name: name.to_string(),
             dir: set.dir().to_path_buf(),
@@ -159,6 +164,25 @@ mod tests {
         assert_eq!(chosen(&dir, &["tag:core"]), ["markupsafe", "six"]);
         assert_eq!(chosen(&dir, &["*", "!Six"]), ["attrs", "markupsafe"]);
         assert_eq!(chosen(&dir, &["attrs,MarkupSafe"]), ["attrs", "markupsafe"]);
+    }
+
+    #[test]
+    fn all_and_tags_pick_recipes_that_load_and_a_name_picks_any() {
+        let dir = three();
+        dir.write("broken", "[package\n");
+        assert_eq!(chosen(&dir, &["*"]), ["attrs", "markupsafe", "six"]);
+        assert_eq!(chosen(&dir, &["tag:core"]), ["markupsafe", "six"]);
+        assert_eq!(chosen(&dir, &["Broken", "six"]), ["broken", "six"]);
+        assert_eq!(
+            chosen(&dir, &["*", "!broken"]),
+            ["attrs", "markupsafe", "six"]
+        );
+        let error = select(&dir.load(), &words(&["six", "!six"])).unwrap_err();
+        let text = crate::graph::testutil::render(&error);
+        assert!(
+            text.contains("recipes that do not load: `broken`"),
+            "{text}"
+        );
     }
 
     #[test]

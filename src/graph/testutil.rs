@@ -24,6 +24,11 @@ impl RecipeDir {
             "[package]\nname = \"{name}\"\nversion = \"1.0\"\n\n[source]\npypi = \"{name}==1.0\"\nsha256 = \"{}\"\n{extra}",
             "0".repeat(64)
         );
+        self.write(subdir, &text);
+    }
+
+    /// Writes `text` as `<subdir>/recipe.toml`.
+    pub fn write(&self, subdir: &str, text: &str) {
         fs_err::create_dir_all(self.path().join(subdir)).unwrap();
         fs_err::write(self.path().join(subdir).join("recipe.toml"), text).unwrap();
     }
@@ -44,8 +49,8 @@ impl RecipeDir {
         self.0.path()
     }
 
-    /// The recipe set, which must load.
+    /// The recipe set (its recipes are read as they are needed).
     pub fn load(&self) -> RecipeSet {
-        RecipeSet::load(self.path()).unwrap()
+        RecipeSet::open(self.path()).unwrap()
     }
 }

@@ -56,6 +56,32 @@ pub struct InvalidRecipe {
     pub(super) help: String,
 }
 
+impl RecipeError {
+    /// Where the error is, in one line: `file:line:column` for a problem at a place in a
+    /// file, else the file or directory concerned.
+    pub fn location(&self) -> String {
+        match self {
+            RecipeError::Read { path, .. } => path.display().to_string(),
+            RecipeError::TwoFormats { dir } => dir.display().to_string(),
+            RecipeError::Invalid(invalid) => match invalid.line_col() {
+                Some((line, column)) => format!("{}:{line}:{column}", invalid.src.name()),
+                None => invalid.src.name().to_string(),
+            },
+        }
+    }
+}
+
+impl InvalidRecipe {
+    /// The one-based line and column where the label points, if it points anywhere.
+    pub(super) fn line_col(&self) -> Option<(usize, usize)> {
+        let offset = self.span?.offset();
+        let before = self.src.inner().get(..offset)?;
+        let line = before.matches('\n').count() + 1;
+        let column = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        Some((line, column))
+    }
+}
+
 /// What went wrong, before it is tied to a place in the file.
 #[derive(Debug)]
 pub struct Problem {

@@ -51,11 +51,7 @@ pub(super) fn load_invalid_in(tmp: TempDir) -> Box<InvalidRecipe> {
 
 /// One-based line and column of the error's label.
 pub(super) fn line_col(err: &InvalidRecipe) -> (usize, usize) {
-    let offset = err.span.expect("error has a span").offset();
-    let before = &err.src.inner()[..offset];
-    let line = before.matches('\n').count() + 1;
-    let col = offset - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-    (line, col)
+    err.line_col().expect("error has a span")
 }
 
 /// Asserts the message, `line:col` and help of an error, and that rendering shows them.

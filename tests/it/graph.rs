@@ -1,5 +1,6 @@
-//! `build-recipes` with real builds: the dependency closure, the content-hash cache, and
-//! failures that skip their dependents but not the others.
+//! `build-recipes` with real builds: the dependency closure, the content-hash cache,
+//! failures that skip their dependents but not the others, and recipe trees holding recipes
+//! that do not load.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -225,4 +226,129 @@ fn install_writes_a_lockfile_listing_every_wheel() {
         std::fs::read(wheel).unwrap(),
     ));
     assert_eq!(packages["needs-six"]["sha256"], hex::encode(digest));
+}
+
+/// Adds `<name>/recipe.toml` with `text` to a recipe dir.
+fn write_recipe(recipes: &Path, name: &str, text: &str) {
+    std::fs::create_dir(recipes.join(name)).unwrap();
+    std::fs::write(recipes.join(name).join("recipe.toml"), text).unwrap();
+}
+
+/// Two recipes that do not load: `syntax/` (not TOML) and `vars/` (an unknown variable in
+/// `build.cflags`, line 9 column 10).
+fn add_broken_recipes(recipes: &Path) {
+    write_recipe(recipes, "syntax", "[package\nname = \"syntax\"\n");
+    let vars = format!(
+        "[package]\nname = \"vars\"\nversion = \"1.0\"\n\n[source]\npypi = \"vars==1.0\"\nsha256 = \"{}\"\n[build]\ncflags = \"$(NO_SUCH_VARIABLE)\"\n",
+        "0".repeat(64)
+    );
+    write_recipe(recipes, "vars", &vars);
+}
+
+/// The `--json` document on stdout.
+fn document(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn recipes_that_do_not_load_are_warnings_when_nothing_needs_them() {
+    let recipes = tempfile::tempdir().unwrap();
+    // A directory named otherwise: finding `six` reads every recipe, the broken ones too.
+    copy_dir(
+        &repo().join("recipes/six"),
+        &recipes.path().join("python-six"),
+    );
+    add_broken_recipes(recipes.path());
+    let out = tempfile::tempdir().unwrap();
+    for (selection, status) in [("six", "built"), ("*", "cached")] {
+        let output = build_recipes(recipes.path(), out.path(), &[selection, "--json"]);
+        assert_success(&output);
+        let text = stderr(&output);
+        assert!(
+            text.contains("warning: 2 recipes do not load and were skipped"),
+            "{text}"
+        );
+        let json = document(&output);
+        assert_eq!(json["status"], "ok");
+        let packages = json["packages"].as_array().unwrap();
+        assert_eq!(packages.len(), 1, "{json}");
+        assert_eq!(
+            (&packages[0]["name"], &packages[0]["status"]),
+            (&"six".into(), &status.into())
+        );
+        let skipped = json["skipped_recipes"].as_array().unwrap();
+        let names: Vec<&str> = skipped
+            .iter()
+            .map(|s| s["recipe"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["syntax", "vars"], "{json}");
+        let errors: Vec<&str> = skipped
+            .iter()
+            .map(|s| s["error"].as_str().unwrap())
+            .collect();
+        assert!(
+            errors[0].contains("syntax/recipe.toml:1:9: "),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("vars/recipe.toml:9:10: unknown variable `$(NO_SUCH_VARIABLE)`"),
+            "{}",
+            errors[1]
+        );
+    }
+}
+
+#[test]
+fn a_needed_recipe_that_does_not_load_fails_with_its_dependents_and_the_others_build() {
+    let recipes = recipe_dir(&["recipes/six", "tests/fixtures/needs-six"]);
+    add_broken_recipes(recipes.path());
+    edit(
+        &recipes.path().join("needs-six"),
+        "run = [\"six\"]",
+        "host = [\"vars\"]\nrun = [\"six\"]",
+    );
+    let out = tempfile::tempdir().unwrap();
+    // One job and no --keep-going: a recipe that does not load is known before the run and
+    // does not stop it.
+    let output = build_recipes(
+        recipes.path(),
+        out.path(),
+        &["needs-six", "-j", "1", "--json"],
+    );
+    let text = assert_user_error(&output);
+    assert!(
+        text.contains("vars/recipe.toml:9:10") && text.contains("unknown variable"),
+        "the error is rendered with its place:\n{text}"
+    );
+    assert!(
+        row(&text, "vars").contains("its recipe does not load"),
+        "{text}"
+    );
+    assert!(
+        row(&text, "needs-six").contains("dependency `vars` failed"),
+        "{text}"
+    );
+    assert!(row(&text, "six").contains("built"), "{text}");
+    assert!(
+        !text.contains("nothing selected needs"),
+        "`syntax/` was not read:\n{text}"
+    );
+    let json = document(&output);
+    assert_eq!(json["status"], "failed");
+    let status = |name: &str| {
+        let packages = json["packages"].as_array().unwrap();
+        let package = packages.iter().find(|p| p["name"] == name).unwrap();
+        (package["status"].clone(), package["error"].clone())
+    };
+    let (vars, error) = status("vars");
+    assert_eq!(vars, "failed");
+    assert!(error
+        .as_str()
+        .unwrap()
+        .contains("vars/recipe.toml:9:10: unknown variable"));
+    assert_eq!(status("needs-six").0, "skipped");
+    assert_eq!(status("six").0, "built");
+    assert_eq!(json["skipped_recipes"], serde_json::json!([]));
+    assert!(out.path().join("six-1.17.0-py2.py3-none-any.whl").is_file());
 }
