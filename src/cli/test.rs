@@ -152,9 +152,14 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Optio
         let mut wheels = Vec::new();
         let siblings = RecipeSet::open(recipe.dir().parent().unwrap_or(Path::new(".")))?;
         add_wheels(&recipe, &siblings, dist, target, &mut wheels)?;
+        // As Pyodide's recipes: with no `test.imports`, the `top-level` names are imported.
+        let imports = match recipe.test().imports.is_empty() {
+            true => recipe.top_level().to_vec(),
+            false => recipe.test().imports.clone(),
+        };
         return Ok(Some(TestSpec {
             wheels,
-            imports: recipe.test().imports.clone(),
+            imports,
             script: recipe.test().script.clone(),
             ..TestSpec::default()
         }));

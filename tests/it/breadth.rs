@@ -102,24 +102,31 @@ fn shipped_recipes_build_and_pass_in_pyodide() {
 }
 
 /// The proof of breadth: numpy from its sdist (Meson through numpy's vendored meson-python,
-/// Cython, C and C++), inverting a matrix in Pyodide.
+/// Cython, C and C++), inverting a matrix in Pyodide; and, in the same `build-recipes` run,
+/// packages built against that wasm numpy: a setuptools one (Bottleneck) and a meson-python +
+/// Cython one (PyWavelets), each computing in Pyodide.
 #[test]
 fn numpy_builds_from_its_sdist_and_inverts_a_matrix_in_pyodide() {
     let out = tempfile::tempdir().unwrap();
     let start = Instant::now();
-    let outputs = build_outputs(&recipe("numpy"), out.path());
-    eprintln!("numpy built in {:.1}s", start.elapsed().as_secs_f64());
-    let names: Vec<String> = outputs.iter().map(|p| file_name(p)).collect();
+    let selection = ["numpy", "bottleneck", "pywavelets"];
+    let output = crate::graph::build_recipes(&repo().join("recipes"), out.path(), &selection);
+    assert_success(&output);
+    eprintln!(
+        "numpy, bottleneck and pywavelets built in {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
     let wheel = "numpy-2.2.5-cp313-cp313-pyemscripten_2025_0_wasm32.whl";
-    assert_eq!(names, [wheel, "numpy-tests.zip"]);
-    let entries = zip_names(&outputs[0]);
+    let numpy = out.path().join(wheel);
+    assert!(out.path().join("numpy-tests.zip").is_file());
+    let entries = zip_names(&numpy);
     for module in ["numpy/linalg/_umath_linalg", "numpy/fft/_pocketfft_umath"] {
         let module = format!("{module}.cpython-313-wasm32-emscripten.so");
         assert!(entries.contains(&module), "{module} is not in the wheel");
     }
     // meson records the compiler's path: the shared wrapper links, never the build dir,
     // whose random name would make every rebuild differ.
-    let mut wheel = zip::ZipArchive::new(std::fs::File::open(&outputs[0]).unwrap()).unwrap();
+    let mut wheel = zip::ZipArchive::new(std::fs::File::open(&numpy).unwrap()).unwrap();
     let mut config = String::new();
     std::io::Read::read_to_string(
         &mut wheel.by_name("numpy/__config__.py").unwrap(),
@@ -127,7 +134,55 @@ fn numpy_builds_from_its_sdist_and_inverts_a_matrix_in_pyodide() {
     )
     .unwrap();
     assert!(!config.contains("emwheel-numpy-"), "{config}");
-    crate::common::assert_pass_in_pyodide(&[recipe("numpy")], out.path());
+    let kept = test_home()
+        .join("libraries")
+        .join(TARGET)
+        .join("cross-build");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(kept.join("numpy.json")).unwrap()).unwrap();
+    assert_eq!(record["version"], "2.2.5");
+    assert_eq!(record["files"].as_object().unwrap().len(), 4, "{record}");
+    for name in ["bottleneck", "pywavelets"] {
+        let calls = out
+            .path()
+            .join(format!(".emwheel/logs/{name}.compiler.log"));
+        assert_compiled_against_wasm_numpy(name, &std::fs::read_to_string(calls).unwrap());
+    }
+    let recipes = selection.map(recipe);
+    crate::common::assert_pass_in_pyodide(&recipes, out.path());
+}
+
+/// Every `-I…/numpy/_core/include` in a package's compiler calls (`compiler.log`, a JSON
+/// object a call) names a build environment whose `_numpyconfig.h` says a `long` is 4 bytes,
+/// as on wasm32 (8 on the x86_64 host). Meson writes the directory relative to its build
+/// dir, so it is found again by the build environment's name.
+fn assert_compiled_against_wasm_numpy(name: &str, calls: &str) {
+    let mut includes = std::collections::BTreeSet::new();
+    for line in calls.lines() {
+        let call: serde_json::Value = serde_json::from_str(line).unwrap();
+        for arg in call["rewritten"].as_array().unwrap() {
+            let arg = arg.as_str().unwrap();
+            if let (Some(_), Some((_, env))) =
+                (arg.strip_prefix("-I"), arg.rsplit_once("/build-envs/"))
+            {
+                if env.trim_end_matches('/').ends_with("numpy/_core/include") {
+                    includes.insert(test_home().join("build-envs").join(env));
+                }
+            }
+        }
+    }
+    assert!(
+        !includes.is_empty(),
+        "{name} compiled without numpy's headers"
+    );
+    for dir in includes {
+        let config = std::fs::read_to_string(dir.join("numpy/_numpyconfig.h")).unwrap();
+        assert!(
+            config.contains("#define NPY_SIZEOF_LONG 4"),
+            "{name} compiled against {}, whose _numpyconfig.h is not wasm32's",
+            dir.display()
+        );
+    }
 }
 
 #[test]
