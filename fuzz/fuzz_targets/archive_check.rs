@@ -1,6 +1,9 @@
 //! The invariant both archive targets check after unpacking fuzzed bytes.
 
-use emwheel::archive::{unpack_with, Limits};
+use emwheel::archive::{check_links, unpack_with, Limits};
+
+#[path = "../../src/archive/oracle.rs"]
+mod oracle;
 
 /// Small limits, so that a bomb is refused fast.
 const LIMITS: Limits = Limits {
@@ -9,7 +12,8 @@ const LIMITS: Limits = Limits {
 };
 
 /// Unpacks `data` saved as `file_name` into `dest/` of a scratch root, then checks that the
-/// root holds only the archive and `dest/`, and that `dest/` holds no link.
+/// root holds only the archive and `dest/`, that `dest/` holds only directories, files and
+/// links, and that every link leads inside `dest/` and passes `check_links`.
 pub fn unpack_and_check(data: &[u8], file_name: &str) {
     let root = tempfile::tempdir().unwrap();
     let archive = root.path().join(file_name);
@@ -23,19 +27,29 @@ pub fn unpack_and_check(data: &[u8], file_name: &str) {
         .collect();
     top.sort();
     assert_eq!(top, ["dest", file_name], "written beside the destination");
-    let mut stack = vec![dest];
+    let inside = std::fs::canonicalize(&dest).unwrap();
+    let mut stack = vec![dest.clone()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let entry = entry.unwrap();
             let kind = entry.file_type().unwrap();
-            assert!(
-                kind.is_dir() || kind.is_file(),
-                "{:?} is neither",
-                entry.path()
-            );
-            if kind.is_dir() {
+            if kind.is_symlink() {
+                let leads = oracle::leads_to(&entry.path());
+                assert!(
+                    leads.starts_with(&inside),
+                    "{:?} leads to {leads:?}",
+                    entry.path()
+                );
+            } else if kind.is_dir() {
                 stack.push(entry.path());
+            } else {
+                assert!(
+                    kind.is_file(),
+                    "{:?} is no directory, file or link",
+                    entry.path()
+                );
             }
         }
     }
+    check_links(&archive, &dest, &dest).expect("a link unpacking made breaks the rule it applies");
 }

@@ -1,5 +1,5 @@
 //! `archive::unpack_with` on any tar: whatever it does, nothing may appear outside the
-//! destination and no link may be created.
+//! destination and no link may lead there.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

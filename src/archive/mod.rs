@@ -1,15 +1,20 @@
 //! Unpacking archives (`.tar.gz`, `.tgz`, `.tar.bz2`, `.tar`, `.zip`, `.whl`) without trusting them:
-//! entries that would land outside the destination, links, devices, pipes, duplicate or
-//! unrepresentable names, and more content than a limit are refused, naming the entry.
+//! entries that would land outside the destination, symbolic links that lead outside it (or
+//! any in a wheel), entries written through a link, hard links to anything but an earlier
+//! file, devices, pipes, duplicate or unrepresentable names, and more content than a limit
+//! are refused, naming the entry.
 
 mod guard;
 mod tarball;
 mod zipfile;
 
 #[cfg(test)]
+mod oracle;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// How much an archive may unpack to; past either limit the archive is refused.
@@ -70,13 +75,17 @@ pub fn unpack(archive: &Path, dest: &Path) -> Result<(), ArchiveError> {
 
 /// Unpacks `archive` into `dest` (which must exist), refusing it past `limits`. The format
 /// comes from the file name. On a refusal, entries already written stay in `dest`: unpack
-/// into a scratch directory and discard it on error.
+/// into a scratch directory and discard it on error. A symbolic link is made when its
+/// target climbs no higher than `dest`, then only steps down by name (`../lib/x.py`), so
+/// that it leads inside `dest` whatever else the archive holds.
 pub fn unpack_with(archive: &Path, dest: &Path, limits: &Limits) -> Result<(), ArchiveError> {
     let name = archive.to_string_lossy();
     let file = fs_err::File::open(archive)?;
     let extraction = guard::Extraction::new(archive, dest, limits);
-    if name.ends_with(".zip") || name.ends_with(".whl") {
+    if name.ends_with(".zip") {
         zipfile::unpack(file, extraction)
+    } else if name.ends_with(".whl") {
+        zipfile::unpack(file, extraction.refusing_symlinks())
     } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
         tarball::unpack(flate2::read::GzDecoder::new(file), extraction)
     } else if name.ends_with(".tar.bz2") {
@@ -86,4 +95,28 @@ pub fn unpack_with(archive: &Path, dest: &Path, limits: &Limits) -> Result<(), A
     } else {
         Err(ArchiveError::UnknownFormat(archive.to_path_buf()))
     }
+}
+
+/// Refuses the first symbolic link under `part` (a directory of `archive` unpacked into
+/// `dest`) that could lead outside `part`, by the rule [`unpack_with`] applies to `dest`.
+/// For a part that is moved away from the rest (a source's top-level directory or
+/// `extract_dir`): a link that climbs out of it would lead elsewhere after the move.
+pub fn check_links(archive: &Path, dest: &Path, part: &Path) -> Result<(), ArchiveError> {
+    for entry in walkdir::WalkDir::new(part).min_depth(1) {
+        let entry = entry.map_err(io::Error::from)?;
+        if !entry.path_is_symlink() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(part).expect("below the part");
+        let target = fs_err::read_link(entry.path())?;
+        guard::link_target(relative, target.as_os_str().as_bytes()).map_err(|reason| {
+            let name = entry.path().strip_prefix(dest).unwrap_or(relative);
+            ArchiveError::Refused {
+                archive: archive.to_path_buf(),
+                entry: name.to_string_lossy().into_owned(),
+                reason: format!("{reason} (`{}`)", part.display()),
+            }
+        })?;
+    }
+    Ok(())
 }

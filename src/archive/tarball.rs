@@ -30,7 +30,9 @@ pub(super) fn unpack(reader: impl Read, mut extraction: Extraction) -> Result<()
         let name = entry.path_bytes().into_owned();
         let header = entry.header();
         let mode = header.mode().unwrap_or(0o644);
-        let kind = kind(header.entry_type(), mode).map_err(|r| extraction.refuse(&name, r))?;
+        let link = entry.link_name_bytes().unwrap_or_default().into_owned();
+        let kind =
+            kind(header.entry_type(), mode, link).map_err(|r| extraction.refuse(&name, r))?;
         let Some(kind) = kind else { continue };
         let declared = entry.size();
         extraction.extract(&name, kind, &mut entry, declared)?;
@@ -39,8 +41,9 @@ pub(super) fn unpack(reader: impl Read, mut extraction: Extraction) -> Result<()
     Ok(())
 }
 
-/// What a tar entry unpacks to: a kind, nothing (a global PAX header), or a refusal.
-fn kind(kind: tar::EntryType, mode: u32) -> Result<Option<Kind>, String> {
+/// What a tar entry with link target `link` unpacks to: a kind, nothing (a global PAX
+/// header), or a refusal.
+fn kind(kind: tar::EntryType, mode: u32, link: Vec<u8>) -> Result<Option<Kind>, String> {
     use tar::EntryType;
     match kind {
         EntryType::Regular | EntryType::Continuous => Ok(Some(Kind::File {
@@ -48,8 +51,8 @@ fn kind(kind: tar::EntryType, mode: u32) -> Result<Option<Kind>, String> {
         })),
         EntryType::Directory => Ok(Some(Kind::Dir)),
         EntryType::XGlobalHeader => Ok(None),
-        EntryType::Symlink => Err("it is a symbolic link".into()),
-        EntryType::Link => Err("it is a hard link".into()),
+        EntryType::Symlink => Ok(Some(Kind::Symlink(link))),
+        EntryType::Link => Ok(Some(Kind::HardLink(link))),
         EntryType::Char | EntryType::Block => Err("it is a device file".into()),
         EntryType::Fifo => Err("it is a named pipe".into()),
         other => Err(format!(

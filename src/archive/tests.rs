@@ -1,5 +1,6 @@
 //! A corpus of hostile archives, generated here byte by byte: each must be refused naming its
-//! entry, and nothing may appear outside the destination (a sibling directory stays empty).
+//! entry, and nothing may appear outside the destination (a sibling directory stays empty)
+//! nor any link lead there.
 
 use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -43,7 +44,8 @@ impl Scene {
         unpack_with(&archive, &self.dest(), limits)
     }
 
-    /// Asserts that nothing was written beside `dest/` and that `outside/` is still empty.
+    /// Asserts that nothing was written beside `dest/`, that `outside/` is still empty, and
+    /// that every link in `dest/` leads inside it.
     fn assert_contained(&self, case: &str) {
         let mut names: Vec<String> = fs_err::read_dir(self.root.path())
             .unwrap()
@@ -54,12 +56,33 @@ impl Scene {
         assert!(names.is_empty(), "{case}: written beside dest: {names:?}");
         let outside: Vec<_> = fs_err::read_dir(self.outside()).unwrap().collect();
         assert!(outside.is_empty(), "{case}: written outside: {outside:?}");
-        let links = walkdir::WalkDir::new(self.dest())
+        let dest = fs_err::canonicalize(self.dest()).unwrap();
+        for entry in walkdir::WalkDir::new(self.dest()) {
+            let entry = entry.unwrap();
+            if entry.path_is_symlink() {
+                let leads = oracle::leads_to(entry.path());
+                assert!(
+                    leads.starts_with(&dest),
+                    "{case}: {entry:?} leads to {leads:?}"
+                );
+            }
+        }
+    }
+
+    /// The links under `dest/`, relative to it, with their targets as made.
+    fn links(&self) -> Vec<(String, String)> {
+        let mut links: Vec<_> = walkdir::WalkDir::new(self.dest())
             .into_iter()
-            .filter_map(Result::ok)
+            .map(Result::unwrap)
             .filter(|entry| entry.path_is_symlink())
-            .count();
-        assert_eq!(links, 0, "{case}: a link was created");
+            .map(|entry| {
+                let name = entry.path().strip_prefix(self.dest()).unwrap();
+                let target = fs_err::read_link(entry.path()).unwrap();
+                (name.display().to_string(), target.display().to_string())
+            })
+            .collect();
+        links.sort();
+        links
     }
 }
 
@@ -405,6 +428,7 @@ fn corpus(scene: &Scene) -> Vec<Case> {
         case("case.zip", zip(&[(".", b"x")]), ".", "name is empty"),
     ];
     cases.extend(crafted_zips(&outside, &zeros));
+    cases.extend(hostile_links(scene));
     cases.push(too_many_entries());
     cases.push(many_files_past_the_limit());
     cases
@@ -435,6 +459,168 @@ fn crafted_zips(outside: &str, zeros: &[u8]) -> Vec<Case> {
     ]
 }
 
+/// Links that lead outside, entries written through a link, and hard links to no earlier
+/// file: each refused, naming the entry and the link's target.
+fn hostile_links(scene: &Scene) -> Vec<Case> {
+    use tar::EntryType::{Directory, Link, Regular, Symlink};
+    let inside = format!("{}/pkg/a", scene.dest().display());
+    let big = vec![1u8; 600 * 1024];
+    let tar_cases = [
+        (
+            vec![link(b"a/b", Symlink, b"../../x")],
+            "a/b",
+            "to `../../x`, which leads outside",
+        ),
+        (
+            vec![link(b"up", Symlink, b"..")],
+            "up",
+            "to `..`, which leads outside",
+        ),
+        (
+            vec![link(b"pkg/l", Symlink, b"")],
+            "pkg/l",
+            "which is empty",
+        ),
+        (
+            vec![link(b"pkg/l", Symlink, inside.as_bytes())],
+            "pkg/l",
+            "which is absolute",
+        ),
+        (
+            vec![
+                link(b"pkg/up", Symlink, b".."),
+                link(b"pkg/out", Symlink, b"up/../outside/evil"),
+            ],
+            "pkg/out",
+            "to `up/../outside/evil`, which has `..` after a name",
+        ),
+        (
+            vec![
+                link(b"pkg/l", Symlink, b"d/../../outside"),
+                link(b"pkg/d", Symlink, b"."),
+            ],
+            "pkg/l",
+            "`..` after a name",
+        ),
+        (
+            vec![
+                link(b"pkg/up", Symlink, b".."),
+                link(b"pkg/up/up", Symlink, b".."),
+                member(b"pkg/up/up/outside/evil", Regular, b"x"),
+            ],
+            "pkg/up/up",
+            "passes through the symbolic link `pkg/up`",
+        ),
+        (
+            vec![
+                link(b"pkg/d", Symlink, b"sub"),
+                member(b"pkg/d/evil", Regular, b"x"),
+            ],
+            "pkg/d/evil",
+            "passes through the symbolic link `pkg/d`",
+        ),
+        (
+            vec![link(b"a", Symlink, b"."), member(b"a/evil", Regular, b"x")],
+            "a/evil",
+            "passes through the symbolic link `a`",
+        ),
+        (
+            vec![
+                link(b"pkg/d", Symlink, b"sub"),
+                member(b"pkg/d/", Directory, b""),
+            ],
+            "pkg/d/",
+            "same path",
+        ),
+        (
+            vec![
+                link(b"pkg/a", Symlink, b"b"),
+                member(b"pkg/a", Regular, b"x"),
+            ],
+            "pkg/a",
+            "same path",
+        ),
+        (
+            vec![
+                member(b"pkg/a", Regular, b"x"),
+                link(b"pkg/a", Symlink, b"b"),
+            ],
+            "pkg/a",
+            "same path",
+        ),
+        (
+            vec![
+                link(b"pkg/hard", Link, b"pkg/later"),
+                member(b"pkg/later", Regular, b"x"),
+            ],
+            "pkg/hard",
+            "hard link to `pkg/later`, which is no file an earlier entry wrote",
+        ),
+        (
+            vec![
+                member(b"pkg/", Directory, b""),
+                link(b"pkg/hard", Link, b"pkg"),
+            ],
+            "pkg/hard",
+            "hard link to `pkg`",
+        ),
+        (
+            vec![link(b"pkg/hard", Link, b"../outside/x")],
+            "pkg/hard",
+            "hard link to `../outside/x`",
+        ),
+        (
+            vec![
+                member(b"pkg/big", Regular, &big),
+                link(b"pkg/copy", Link, b"pkg/big"),
+            ],
+            "pkg/copy",
+            "limit of 1048576 bytes",
+        ),
+    ];
+    let mut cases: Vec<Case> = tar_cases
+        .into_iter()
+        .map(|(members, entry, reason)| case("case.tar", tar(&members), entry, reason))
+        .collect();
+    cases.extend(hostile_zip_links());
+    cases
+}
+
+/// Zip symbolic links: one leading outside, one written through, and one in a wheel.
+fn hostile_zip_links() -> Vec<Case> {
+    let options = zip::write::SimpleFileOptions::default();
+    let zip_of = |links: &[(&str, &str)], files: &[&str]| {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, target) in links {
+            writer.add_symlink(*name, *target, options).unwrap();
+        }
+        for name in files {
+            writer.start_file(*name, options).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    };
+    vec![
+        case(
+            "case.zip",
+            zip_of(&[("pkg/l", "../../outside")], &[]),
+            "pkg/l",
+            "to `../../outside`, which leads outside",
+        ),
+        case(
+            "case.zip",
+            zip_of(&[("pkg/d", "sub")], &["pkg/d/evil"]),
+            "pkg/d/evil",
+            "passes through the symbolic link `pkg/d`",
+        ),
+        case(
+            "case.whl",
+            zip_of(&[("pkg/l", "a.py")], &["pkg/a.py"]),
+            "pkg/l",
+            "symbolic link, which a wheel cannot hold",
+        ),
+    ]
+}
+
 fn too_many_entries() -> Case {
     let names: Vec<String> = (0..60).map(|i| format!("pkg/{i}")).collect();
     let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
@@ -459,7 +645,7 @@ fn many_files_past_the_limit() -> Case {
 fn every_hostile_archive_is_refused_naming_its_entry() {
     let scene = Scene::new();
     let cases = corpus(&scene);
-    assert_eq!(cases.len(), 33, "the corpus changed size");
+    assert_eq!(cases.len(), 52, "the corpus changed size");
     for (index, case) in cases.into_iter().enumerate() {
         fs_err::remove_dir_all(scene.dest()).unwrap();
         fs_err::create_dir(scene.dest()).unwrap();
@@ -560,4 +746,105 @@ fn bzip2_tarballs_unpack() {
         .unwrap();
     let text = fs_err::read_to_string(scene.dest().join("xbuildenv/requirements.txt")).unwrap();
     assert_eq!(text, "cffi");
+}
+
+#[test]
+fn links_inside_the_tree_are_made_whatever_their_order() {
+    use tar::EntryType::{Link, Regular, Symlink};
+    let scene = Scene::new();
+    let bytes = gzip(&tar(&[
+        // Before its target, through a link that comes later still.
+        link(b"pkg/early.py", Symlink, b"dir/./b.py"),
+        member(b"pkg/a.py", Regular, b"A"),
+        link(b"pkg/sibling.py", Symlink, b"a.py"),
+        link(b"pkg/chain.py", Symlink, b"sibling.py"),
+        link(b"pkg/api/str/__init__.py", Symlink, b"../int/__init__.py"),
+        member(b"pkg/api/int/__init__.py", Regular, b"I"),
+        link(b"pkg/dir", Symlink, b"sub/"),
+        member(b"pkg/sub/b.py", Regular, b"B"),
+        link(b"pkg/to_sub.py", Symlink, b"sub/b.py"),
+        link(b"pkg/here", Symlink, b"."),
+        link(b"pkg/root", Symlink, b"../"),
+        link(b"pkg/copy.py", Link, b"pkg/a.py"),
+    ]));
+    scene.unpack("case.tar.gz", &bytes, &SMALL).unwrap();
+    scene.assert_contained("links inside");
+    let read = |path: &str| fs_err::read_to_string(scene.dest().join(path)).unwrap();
+    for (path, content) in [
+        ("pkg/early.py", "B"),
+        ("pkg/sibling.py", "A"),
+        ("pkg/chain.py", "A"),
+        ("pkg/api/str/__init__.py", "I"),
+        ("pkg/dir/b.py", "B"),
+        ("pkg/to_sub.py", "B"),
+        ("pkg/here/a.py", "A"),
+        ("pkg/root/pkg/a.py", "A"),
+        ("pkg/copy.py", "A"),
+    ] {
+        assert_eq!(read(path), content, "{path}");
+    }
+    let made = [
+        ("pkg/api/str/__init__.py", "../int/__init__.py"),
+        ("pkg/chain.py", "sibling.py"),
+        ("pkg/dir", "sub"),
+        ("pkg/early.py", "dir/b.py"),
+        ("pkg/here", "."),
+        ("pkg/root", ".."),
+        ("pkg/sibling.py", "a.py"),
+        ("pkg/to_sub.py", "sub/b.py"),
+    ];
+    let made: Vec<_> = made
+        .iter()
+        .map(|(link, target)| (link.to_string(), target.to_string()))
+        .collect();
+    assert_eq!(scene.links(), made, "targets are made normalized");
+    // The hard link is a copy: writing it leaves the file it named as it was.
+    fs_err::write(scene.dest().join("pkg/copy.py"), "changed").unwrap();
+    assert_eq!(read("pkg/a.py"), "A");
+}
+
+#[test]
+fn zip_links_inside_the_tree_are_made() {
+    let scene = Scene::new();
+    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    writer
+        .add_symlink("pkg/l.py", "../src/a.py", options)
+        .unwrap();
+    writer.start_file("src/a.py", options).unwrap();
+    writer.write_all(b"A").unwrap();
+    let bytes = writer.finish().unwrap().into_inner();
+    scene.unpack("case.zip", &bytes, &SMALL).unwrap();
+    scene.assert_contained("zip link");
+    assert_eq!(scene.links(), [("pkg/l.py".into(), "../src/a.py".into())]);
+    let content = fs_err::read_to_string(scene.dest().join("pkg/l.py")).unwrap();
+    assert_eq!(content, "A");
+}
+
+#[test]
+fn a_kept_top_directory_holds_its_links() {
+    use tar::EntryType::{Regular, Symlink};
+    let scene = Scene::new();
+    let bytes = tar(&[
+        member(b"top/a.py", Regular, b"A"),
+        link(b"top/sub/fine.py", Symlink, b"../a.py"),
+        link(b"top/round.py", Symlink, b"../top/a.py"),
+    ]);
+    scene.unpack("case.tar", &bytes, &SMALL).unwrap();
+    scene.assert_contained("round trip");
+    let archive = scene.root.path().join("case.tar");
+    check_links(&archive, &scene.dest(), &scene.dest()).unwrap();
+    // From `top/` alone, `../top/a.py` climbs out: moved elsewhere, it would lead elsewhere.
+    match check_links(&archive, &scene.dest(), &scene.dest().join("top")) {
+        Err(ArchiveError::Refused { entry, reason, .. }) => {
+            assert_eq!(entry, "top/round.py");
+            assert!(
+                reason.contains("to `../top/a.py`, which leads outside"),
+                "{reason}"
+            );
+        }
+        other => panic!("not refused: {other:?}"),
+    }
+    fs_err::remove_file(scene.dest().join("top/round.py")).unwrap();
+    check_links(&archive, &scene.dest(), &scene.dest().join("top")).unwrap();
 }

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
-use super::guard::{Extraction, Kind};
+use super::guard::{self, Extraction, Kind};
 use super::ArchiveError;
 
 /// The signature that starts each central directory header.
@@ -32,15 +32,24 @@ pub(super) fn unpack(file: fs_err::File, mut extraction: Extraction) -> Result<(
             .by_index(index)
             .map_err(|e| extraction.malformed(e.into()))?;
         let name = entry.name().as_bytes().to_vec();
-        let kind =
+        let mut kind =
             kind(entry.is_dir(), entry.unix_mode()).map_err(|r| extraction.refuse(&name, r))?;
+        if let Kind::Symlink(target) = &mut kind {
+            // A zip holds a link's target as its content; one byte past the longest target
+            // allowed is enough to refuse it.
+            (&mut entry)
+                .take(guard::MAX_NAME_BYTES as u64 + 1)
+                .read_to_end(target)
+                .map_err(|e| extraction.malformed(e))?;
+        }
         let declared = entry.size();
         extraction.extract(&name, kind, &mut entry, declared)?;
     }
     Ok(())
 }
 
-/// What a zip entry unpacks to, from its name and the Unix mode in its attributes.
+/// What a zip entry unpacks to, from its name and the Unix mode in its attributes. A
+/// symbolic link's target is left empty: it is the entry's content, which the caller reads.
 fn kind(is_dir: bool, mode: Option<u32>) -> Result<Kind, &'static str> {
     let mode = mode.unwrap_or(0o644);
     match mode & 0o170_000 {
@@ -49,7 +58,7 @@ fn kind(is_dir: bool, mode: Option<u32>) -> Result<Kind, &'static str> {
         0 | 0o100_000 => Ok(Kind::File {
             executable: mode & 0o111 != 0,
         }),
-        0o120_000 => Err("it is a symbolic link"),
+        0o120_000 => Ok(Kind::Symlink(Vec::new())),
         0o020_000 | 0o060_000 => Err("it is a device file"),
         0o010_000 => Err("it is a named pipe"),
         _ => Err("it is a socket or of an unknown file type"),

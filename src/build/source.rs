@@ -247,9 +247,12 @@ pub fn prepare(
     fs_err::create_dir_all(scratch)?;
     crate::archive::unpack(fetched, scratch)?;
     let root = match extract_dir {
-        Some(dir) => scratch.join(dir),
+        // The directory itself, should the archive reach it through one of its links.
+        Some(dir) => fs_err::canonicalize(scratch.join(dir))?,
         None => single_dir(scratch)?.unwrap_or_else(|| scratch.to_path_buf()),
     };
+    // Links stay inside `scratch`; only the part kept must hold them, as it moves away.
+    crate::archive::check_links(fetched, scratch, &root)?;
     fs_err::rename(root, dest)?;
     Ok(())
 }
@@ -494,6 +497,57 @@ mod tests {
             .to_string();
         assert!(error.contains(&"0".repeat(64)), "{error}");
         assert!(error.contains("ba7816bf"), "{error}");
+    }
+
+    /// A gzipped sdist of `pkg-1.0/` holding `a.py` and the links `(name, target)`.
+    fn sdist_with_links(dir: &Path, links: &[(&str, &str)]) -> PathBuf {
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(1);
+        builder
+            .append_data(&mut header, "pkg-1.0/a.py", &b"A"[..])
+            .unwrap();
+        for (name, target) in links {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            builder.append_link(&mut header, name, target).unwrap();
+        }
+        let tar = builder.into_inner().unwrap();
+        let sdist = dir.join("pkg-1.0.tar.gz");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar).unwrap();
+        fs_err::write(&sdist, gz.finish().unwrap()).unwrap();
+        sdist
+    }
+
+    #[test]
+    fn an_sdist_keeps_its_links_that_stay_in_its_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let links = [("pkg-1.0/api/str/__init__.py", "../../a.py")];
+        let sdist = sdist_with_links(dir.path(), &links);
+        let dest = dir.path().join("src");
+        prepare(&sdist, &dest, &dir.path().join("unpack"), None).unwrap();
+        let link = dest.join("api/str/__init__.py");
+        assert!(fs_err::symlink_metadata(&link).unwrap().is_symlink());
+        assert_eq!(fs_err::read_to_string(link).unwrap(), "A");
+    }
+
+    #[test]
+    fn an_sdist_link_that_climbs_out_of_its_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // Inside the archive, but after the move `../pkg-1.0/a.py` would name a sibling of `src`.
+        let sdist = sdist_with_links(dir.path(), &[("pkg-1.0/round.py", "../pkg-1.0/a.py")]);
+        let dest = dir.path().join("src");
+        let error = prepare(&sdist, &dest, &dir.path().join("unpack"), None).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("refused entry `pkg-1.0/round.py`"),
+            "{message}"
+        );
+        let reason = "`../pkg-1.0/a.py`, which leads outside the tree (`";
+        assert!(message.contains(reason), "{message}");
+        assert!(!dest.exists());
     }
 
     #[test]

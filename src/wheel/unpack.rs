@@ -163,7 +163,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("unsafe entry `pkg/link` (it is a symbolic link)"),
+            err.contains("unsafe entry `pkg/link` (it is a symbolic link, which a wheel"),
             "{err}"
         );
     }
