@@ -34,6 +34,8 @@ fn join(flags: &[String]) -> String {
 const KEYS: &[(&str, Getter)] = &[
     ("abi_version", |t| t.info.abi_version.clone()),
     ("cflags", |t| join(&t.info.cflags)),
+    // What a C++ compile gets, as the wrapper and pywasmcross give it: `cflags`, then the
+    // target's C++ flags (Pyodide's `SIDE_MODULE_CXXFLAGS`, which repeat the base flags).
     ("cxxflags", |t| {
         join(&[t.info.cflags.clone(), t.info.cxxflags.clone()].concat())
     }),
@@ -129,8 +131,14 @@ mod tests {
         assert_eq!(get("python_version"), "3.14.2");
         assert_eq!(get("python_tag"), "cp314");
         assert_eq!(get("platform_tag"), "pyemscripten_2026_0_wasm32");
-        assert_eq!(get("cflags"), "-O2 -fwasm-exceptions");
-        assert_eq!(get("cxxflags"), "-O2 -fwasm-exceptions");
+        let include = "-I/t/cpython/installs/python-3.14.2/include/python3.14";
+        let base = "-O2 -g0 -fPIC -fwasm-exceptions";
+        assert_eq!(get("cflags"), format!("{base} {include} -Oz"));
+        assert_eq!(get("cxxflags"), format!("{base} {include} -Oz {base} -Oz"));
+        assert_eq!(
+            get("ldflags"),
+            "-O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSIDE_MODULE=1 -Oz"
+        );
         assert_eq!(get("host_python_version"), "3.13");
         assert_eq!(
             get("include_dir"),

@@ -295,7 +295,8 @@ fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
         place_cross_sysconfigdata(inputs.staging, &sysconfigdata, &vars, &xy, &host.version)?;
     }
     let micropip_wheels = fetch_micropip(&lock, &host, inputs.staging)?;
-    let flags = sysconfig::side_module_flags(&exception_source(inputs, &vars)?);
+    let include = include_dir(&inputs.final_dir, &info.python);
+    let flags = sysconfig::side_module_flags(&exception_source(inputs, &vars)?, &include);
     let (platform_tag, platform_tag_overridden) = match &inputs.options.platform_tag {
         Some(tag) => (tag.clone(), true),
         None => (platform_tag(&info.abi_version, &info.platform), false),

@@ -107,12 +107,16 @@ pub struct TargetInfo {
     pub platform_tag_overridden: bool,
     /// The extension-module suffix, e.g. `.cpython-313-wasm32-emscripten.so`.
     pub ext_suffix: String,
-    /// Flags for every compile of a side module.
+    /// Flags for every compile of a side module (pyodide-build's `SIDE_MODULE_CFLAGS`).
+    ///
+    /// These three are what `target install` computed. [`Target::open`] computes them again
+    /// from the exception flags they record (the one part that comes from the distribution), so
+    /// a target installed by an older emwheel builds with this emwheel's defaults.
     pub cflags: Vec<String>,
-    /// Flags for every C++ compile of a side module, after `cflags`.
+    /// Flags for every C++ compile of a side module, after `cflags` (`SIDE_MODULE_CXXFLAGS`).
     #[serde(default)]
     pub cxxflags: Vec<String>,
-    /// Flags for every link of a side module.
+    /// Flags for every link of a side module (`SIDE_MODULE_LDFLAGS`).
     pub ldflags: Vec<String>,
     /// The host interpreter that runs build backends.
     pub host_python: PathBuf,
@@ -155,10 +159,24 @@ impl Target {
             return Err(TargetError::UnsupportedFormat { path, found });
         }
         let info = serde_json::from_value(value).map_err(json_error)?;
-        Ok(Target {
+        Ok(Target::with_current_flags(dir, info))
+    }
+
+    /// The target in `dir` with the side-module flags of this emwheel (see
+    /// [`TargetInfo::cflags`]). They are derived at load time rather than frozen at install
+    /// time: all a target contributes to them is its exception handling, which every
+    /// `target.json` records in its `cflags`; the rest is how emwheel builds, and changes with
+    /// emwheel, which must not mean reinstalling every target.
+    fn with_current_flags(dir: &Path, mut info: TargetInfo) -> Self {
+        let include = include_dir(dir, &info.python_version);
+        let flags = sysconfig::side_module_flags(&info.cflags.join(" "), &include);
+        info.cflags = flags.cflags;
+        info.cxxflags = flags.cxxflags;
+        info.ldflags = flags.ldflags;
+        Target {
             dir: dir.to_path_buf(),
             info,
-        })
+        }
     }
 
     /// The `X.Y` Python version, e.g. `3.13`.
@@ -413,10 +431,7 @@ pub fn test_target() -> Target {
     }))
     .expect("a format-1 target.json without the newer fields still reads");
     info.host_python_version = "3.13".to_string();
-    Target {
-        dir: PathBuf::from("/t"),
-        info,
-    }
+    Target::with_current_flags(Path::new("/t"), info)
 }
 
 #[cfg(test)]
@@ -496,6 +511,30 @@ mod tests {
             Path::new("/t/cpython/installs/python-3.13.2/include/python3.13")
         );
         assert_eq!(python_xy("3.13.2"), "3.13");
+    }
+
+    #[test]
+    fn a_target_installed_with_older_flags_gets_the_current_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut json = serde_json::to_value(test_target().info).unwrap();
+        json["cflags"] = serde_json::json!(["-O2", "-g0", "-fPIC", "-fwasm-exceptions"]);
+        json["cxxflags"] = serde_json::json!([]);
+        json["ldflags"] = serde_json::json!(["-O2", "-g0", "-sWASM_BIGINT", "-fwasm-exceptions"]);
+        let path = dir.path().join("target.json");
+        fs_err::write(&path, serde_json::to_vec(&json).unwrap()).unwrap();
+        let info = Target::open(dir.path()).unwrap().info;
+        let include = include_dir(dir.path(), "3.14.2");
+        let cflags = format!(
+            "-O2 -g0 -fPIC -fwasm-exceptions -I{} -Oz",
+            include.display()
+        );
+        assert_eq!(info.cflags.join(" "), cflags);
+        assert_eq!(
+            info.cxxflags.join(" "),
+            "-O2 -g0 -fPIC -fwasm-exceptions -Oz"
+        );
+        let ldflags = "-O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSIDE_MODULE=1 -Oz";
+        assert_eq!(info.ldflags.join(" "), ldflags);
     }
 
     #[test]

@@ -55,46 +55,64 @@ pub fn exception_flags(cflags: &str) -> Vec<String> {
         .collect()
 }
 
-/// The flags every side module is built with (as pyodide-build's `SIDE_MODULE_CFLAGS`,
-/// `SIDE_MODULE_CXXFLAGS` and `SIDE_MODULE_LDFLAGS`, without the side-module switch, which the
-/// wrapper adds to shared links only).
+/// The flags every side module is built with: pyodide-build's `SIDE_MODULE_CFLAGS`,
+/// `SIDE_MODULE_CXXFLAGS` and `SIDE_MODULE_LDFLAGS`, with the values of its defaults (0.34 and
+/// later, `DEFAULT_CONFIG_COMPUTED` in `config.py`):
+///
+/// | | pyodide-build | here |
+/// |---|---|---|
+/// | `cflags` | `$(CFLAGS_BASE) -I$(PYTHONINCLUDE) -Oz` | the same |
+/// | `cxxflags` | `$(CFLAGS_BASE) -Oz` | the same (+ `-fexceptions` before 2025_0) |
+/// | `ldflags` | `$(LDFLAGS_BASE) -s SIDE_MODULE=1 -Oz` | the same, without `LDFLAGS_BASE`'s `-L` |
+///
+/// where Pyodide's `Makefile.envs` sets `CFLAGS_BASE` to `-O2 -g0 -fPIC` and the exception
+/// flags, and `LDFLAGS_BASE` to `-O2 -g0 -L<cpython>/lib/ -s WASM_BIGINT` and the exception
+/// flags. The `-L` names the directory of `libpython` in Pyodide's own tree, which a side module
+/// never links and a target here does not have.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SideModuleFlags {
     /// Every compile.
     pub cflags: Vec<String>,
-    /// C++ compiles, after `cflags`.
+    /// C++ compiles, after `cflags` (and the recipe's `cflags`).
     pub cxxflags: Vec<String>,
     /// Every shared link.
     pub ldflags: Vec<String>,
 }
 
+/// The optimization pyodide-build (0.34 and later) puts after the base flags of every compile
+/// and link: for size, which is download time in a browser. Every `-O` before it (`CFLAGS_BASE`'s
+/// `-O2`, and the package's own `-O3` from setuptools, which the wrapper puts first) is
+/// overridden, since the last `-O` wins in clang and in emcc; a recipe's flags come after it and
+/// override it in turn.
+const OPTIMIZATION: &str = "-Oz";
+
 /// The side-module flags for a target whose compile flags (`CFLAGS_BASE` of its
-/// `Makefile.envs`, or its sysconfig `CFLAGS`) are `base_cflags`.
+/// `Makefile.envs`, its sysconfig `CFLAGS`, or the `cflags` a `target.json` records) are
+/// `base_cflags`, and whose Python headers are in `python_include`.
 ///
-/// Since ABI 2025_0 these name wasm exception handling (`-fwasm-exceptions
-/// -sSUPPORT_LONGJMP=wasm`), which must be the same on every compile and link. Older Pyodides
-/// (0.27 and before) name none: their runtime catches C++ exceptions with Emscripten's
-/// JavaScript-based handling, which a side module takes part in only if its C++ is compiled
-/// and linked with `-fexceptions`; without it a `throw` aborts Pyodide even inside `try`.
-pub fn side_module_flags(base_cflags: &str) -> SideModuleFlags {
+/// Only the exception flags are taken from `base_cflags`. Since ABI 2025_0 they name wasm
+/// exception handling (`-fwasm-exceptions -sSUPPORT_LONGJMP=wasm`), which must be the same on
+/// every compile and link. Older Pyodides (0.27 and before) name none: their runtime catches C++
+/// exceptions with Emscripten's JavaScript-based handling, which a side module takes part in only
+/// if its C++ is compiled and linked with `-fexceptions`; without it a `throw` aborts Pyodide even
+/// inside `try`.
+pub fn side_module_flags(base_cflags: &str, python_include: &Path) -> SideModuleFlags {
     let exceptions = exception_flags(base_cflags);
-    let with = |base: &[&str], extra: &[String]| -> Vec<String> {
-        base.iter()
-            .map(|flag| flag.to_string())
-            .chain(extra.iter().cloned())
-            .collect()
-    };
-    let javascript_exceptions = exceptions.is_empty();
-    let js_flag = vec!["-fexceptions".to_string()];
-    let (compile, cxx, link) = if javascript_exceptions {
-        (Vec::new(), js_flag.clone(), js_flag)
+    let exceptions: Vec<&str> = exceptions.iter().map(String::as_str).collect();
+    let (compile, link, cxx): (&[&str], &[&str], &[&str]) = if exceptions.is_empty() {
+        (&[], &["-fexceptions"], &["-fexceptions"])
     } else {
-        (exceptions.clone(), Vec::new(), exceptions)
+        (&exceptions, &exceptions, &[])
     };
+    let include = format!("-I{}", python_include.display());
+    let words = |groups: &[&[&str]]| groups.concat().into_iter().map(str::to_string).collect();
+    // `CFLAGS_BASE` and `LDFLAGS_BASE` of Pyodide's `Makefile.envs`.
+    let cflags_base = [&["-O2", "-g0", "-fPIC"], compile].concat();
+    let ldflags_base = [&["-O2", "-g0", "-sWASM_BIGINT"], link].concat();
     SideModuleFlags {
-        cflags: with(&["-O2", "-g0", "-fPIC"], &compile),
-        cxxflags: cxx,
-        ldflags: with(&["-O2", "-g0", "-sWASM_BIGINT"], &link),
+        cflags: words(&[&cflags_base, &[&include, OPTIMIZATION]]),
+        cxxflags: words(&[&cflags_base, &[OPTIMIZATION], cxx]),
+        ldflags: words(&[&ldflags_base, &["-sSIDE_MODULE=1", OPTIMIZATION]]),
     }
 }
 
@@ -131,25 +149,58 @@ mod tests {
         assert!(exception_flags("-O2 -g0").is_empty());
     }
 
+    const INCLUDE: &str = "/t/include/python3.13";
+
+    fn flags_for(base_cflags: &str) -> SideModuleFlags {
+        side_module_flags(base_cflags, Path::new(INCLUDE))
+    }
+
+    fn words(line: &str) -> Vec<String> {
+        line.split_whitespace().map(str::to_string).collect()
+    }
+
     #[test]
-    fn wasm_exception_flags_go_on_every_compile_and_link() {
-        let flags = side_module_flags(CFLAGS_2025);
-        let eh = ["-fwasm-exceptions", "-sSUPPORT_LONGJMP"];
-        assert_eq!(flags.cflags, ["-O2", "-g0", "-fPIC", eh[0], eh[1]]);
-        assert!(flags.cxxflags.is_empty());
-        assert_eq!(flags.ldflags, ["-O2", "-g0", "-sWASM_BIGINT", eh[0], eh[1]]);
+    fn flags_are_pyodide_builds_defaults_with_wasm_exceptions() {
+        let flags = flags_for(CFLAGS_2025);
+        let base = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP";
+        assert_eq!(flags.cflags, words(&format!("{base} -I{INCLUDE} -Oz")));
+        assert_eq!(flags.cxxflags, words(&format!("{base} -Oz")));
+        assert_eq!(
+            flags.ldflags,
+            words("-O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP -sSIDE_MODULE=1 -Oz")
+        );
     }
 
     #[test]
     fn older_targets_get_javascript_exceptions_for_cxx() {
         let cflags_2024 = "-fno-strict-overflow -Wsign-compare -Wunreachable-code -DNDEBUG -g -O3 -Wall -O2 -g0 -fPIC  -DPY_CALL_TRAMPOLINE";
-        let flags = side_module_flags(cflags_2024);
-        assert_eq!(flags.cflags, ["-O2", "-g0", "-fPIC"]);
-        assert_eq!(flags.cxxflags, ["-fexceptions"]);
+        let flags = flags_for(cflags_2024);
+        assert_eq!(
+            flags.cflags,
+            words(&format!("-O2 -g0 -fPIC -I{INCLUDE} -Oz"))
+        );
+        assert_eq!(flags.cxxflags, words("-O2 -g0 -fPIC -Oz -fexceptions"));
         assert_eq!(
             flags.ldflags,
-            ["-O2", "-g0", "-sWASM_BIGINT", "-fexceptions"]
+            words("-O2 -g0 -sWASM_BIGINT -fexceptions -sSIDE_MODULE=1 -Oz")
         );
+    }
+
+    #[test]
+    fn the_last_optimization_is_oz_everywhere() {
+        let flags = flags_for(CFLAGS_2025);
+        for list in [&flags.cflags, &flags.cxxflags, &flags.ldflags] {
+            let last = list.iter().rev().find(|flag| flag.starts_with("-O"));
+            assert_eq!(last.map(String::as_str), Some("-Oz"), "{list:?}");
+        }
+    }
+
+    #[test]
+    fn flags_derived_from_recorded_flags_are_the_same() {
+        for base in [CFLAGS_2025, "-O2 -g0 -fPIC"] {
+            let flags = flags_for(base);
+            assert_eq!(flags_for(&flags.cflags.join(" ")), flags, "{base}");
+        }
     }
 
     #[test]

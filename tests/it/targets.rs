@@ -140,10 +140,20 @@ fn config_get_prints_one_value_for_scripts() {
     assert!(Path::new(&get("runtime_dir", "314.0.7"))
         .join("pyodide.mjs")
         .is_file());
-    assert!(get("cflags", "314.0.7").contains("-fwasm-exceptions"));
-    assert_eq!(get("cflags", "0.27.7"), "-O2 -g0 -fPIC");
-    assert_eq!(get("cxxflags", "0.27.7"), "-O2 -g0 -fPIC -fexceptions");
-    assert!(get("ldflags", "0.27.7").ends_with("-fexceptions"));
+    let cflags_314 = get("cflags", "314.0.7");
+    assert!(cflags_314.contains(" -fwasm-exceptions "), "{cflags_314}");
+    assert!(cflags_314.ends_with(" -Oz"), "{cflags_314}");
+    // pyodide-build's defaults, with JavaScript exceptions for C++ before ABI 2025_0.
+    let cflags_027 = format!("-O2 -g0 -fPIC -I{} -Oz", get("include_dir", "0.27.7"));
+    assert_eq!(get("cflags", "0.27.7"), cflags_027);
+    assert_eq!(
+        get("cxxflags", "0.27.7"),
+        format!("{cflags_027} -O2 -g0 -fPIC -Oz -fexceptions")
+    );
+    assert_eq!(
+        get("ldflags", "0.27.7"),
+        "-O2 -g0 -sWASM_BIGINT -fexceptions -sSIDE_MODULE=1 -Oz"
+    );
     assert_eq!(get("platform_tag", "0.27.7"), "pyodide_2024_0_wasm32");
     let output = emwheel()
         .args(["config", "get", "cflag", "--target", "314.0.7"])
@@ -364,7 +374,10 @@ fn pyodide_xbuildenv_archive_builds_and_tests() {
     let get = |key: &str| config_get(&emwheel_in(home.path()), key, TARGET);
     assert_eq!(
         get("cflags"),
-        "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm"
+        format!(
+            "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP=wasm -I{} -Oz",
+            get("include_dir")
+        )
     );
     assert_eq!(get("headers_from"), archive.display().to_string());
     let out = scratch.path().join("dist");

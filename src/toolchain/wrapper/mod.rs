@@ -1,6 +1,12 @@
 //! The compiler wrapper: rewrites host compiler, linker and archiver calls into Emscripten calls.
 //!
-//! The rules follow pyodide-build's `pywasmcross.py`. Where this module differs, and why:
+//! The rules follow pyodide-build's `pywasmcross.py`. As there, a compile is the call's own
+//! arguments (filtered), the declaration checks, `cflags` (C++: then `cxxflags`) and the target
+//! headers; a shared link is its own arguments, `-Wl,--fatal-warnings`, `ldflags` and the export
+//! flags. The package's own `-O3` or `-g` are not removed: the configured flags come after them,
+//! and the last `-O` and `-g` win. Those flags are pyodide-build's defaults (`-Oz` last; see
+//! `target::sysconfig::side_module_flags`) followed by the recipe's. Where this module differs,
+//! and why:
 //! - The `-Werror=…` declaration checks go on compile calls only (pywasmcross adds them to
 //!   every emcc call, where a link ignores them).
 //! - `ldflags`, `-Wl,--fatal-warnings` and the side-module flags go on shared-object links only,

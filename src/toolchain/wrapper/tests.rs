@@ -8,15 +8,20 @@ const HOST_INCLUDE: &str = "/root/.pyenv/versions/3.13.0/include/python3.13";
 const WORK_DIR: &str = "/build/work";
 /// What `-sEXPORTED_FUNCTIONS=@<list>` reads as in the tables.
 const EXPORTS_FLAG: &str = "-sEXPORTED_FUNCTIONS=@EXPORTS";
+/// A 0.29.5 target's flags, as `target install` derives them (pyodide-build's defaults).
+const CFLAGS: &str = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP -I{T} -Oz";
+const CXXFLAGS: &str = "-O2 -g0 -fPIC -fwasm-exceptions -sSUPPORT_LONGJMP -Oz";
+const LDFLAGS: &str =
+    "-O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSUPPORT_LONGJMP -sSIDE_MODULE=1 -Oz";
 
 fn config() -> WrapperConfig {
     WrapperConfig {
         emscripten_bin: "/emsdk/bin".into(),
         target_include: TARGET_INCLUDE.into(),
         host_include_dirs: vec![HOST_INCLUDE.into()],
-        cflags: strings("-O2 -fPIC"),
-        cxxflags: strings("-std=c++17"),
-        ldflags: strings("-sWASM_BIGINT -sSIDE_MODULE=1 -Oz"),
+        cflags: expand(CFLAGS),
+        cxxflags: expand(CXXFLAGS),
+        ldflags: expand(LDFLAGS),
         exports: Exports::Pyinit,
         work_dir: WORK_DIR.into(),
         log_file: None,
@@ -33,11 +38,9 @@ fn strings(line: &str) -> Vec<String> {
 /// C++ compile gets added, `{SO}` what a shared link gets added.
 fn expand(line: &str) -> Vec<String> {
     let errors = DECLARATION_ERRORS.join(" ");
-    let c = format!("{errors} -O2 -fPIC -I{{T}}");
-    let cxx = format!("{errors} -O2 -fPIC -std=c++17 -I{{T}}");
-    let so = format!(
-        "-Wl,--fatal-warnings -sWASM_BIGINT -sSIDE_MODULE=1 -Oz -sSIDE_MODULE=2 {EXPORTS_FLAG}"
-    );
+    let c = format!("{errors} {CFLAGS} -I{{T}}");
+    let cxx = format!("{errors} {CFLAGS} {CXXFLAGS} -I{{T}}");
+    let so = format!("-Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=2 {EXPORTS_FLAG}");
     let line = line
         .replace("{CXX}", &cxx)
         .replace("{C}", &c)
@@ -227,8 +230,53 @@ fn whole_archive_is_side_module_1_without_list() {
         ..config()
     };
     let rewrite = rewrite("cc", &strings("-shared a.o -o m.so"), &config).unwrap();
-    let expected = "-shared a.o -o m.so -Wl,--fatal-warnings -sWASM_BIGINT -sSIDE_MODULE=1 -Oz -sSIDE_MODULE=1";
-    assert_eq!(outcome(rewrite), ("emcc".into(), strings(expected)));
+    let expected = format!("-shared a.o -o m.so -Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=1");
+    assert_eq!(outcome(rewrite), ("emcc".into(), strings(&expected)));
+}
+
+/// The last argument of `args` that starts with `prefix`: the one clang and emcc go by for
+/// `-O` and `-g`.
+fn last_with<'a>(args: &'a [String], prefix: &str) -> &'a str {
+    let found = args.iter().rev().find(|a| a.starts_with(prefix));
+    found.map(String::as_str).unwrap_or("none")
+}
+
+#[test]
+fn configured_optimization_and_debug_flags_win_over_the_packages() {
+    // setuptools compiles with the target's sysconfig CFLAGS (`-g -O3 … -O2 -g0 …`); as in
+    // pywasmcross nothing is removed, and the configured flags come last.
+    let compile = "-DNDEBUG -g -O3 -Wall -O2 -g0 -fPIC -c a.c -o a.o";
+    let link = "-shared a.o -O3 -g -o m.so";
+    let with_recipe = |cflags: &str, cxxflags: &str, ldflags: &str| {
+        let mut config = config();
+        config.cflags.extend(strings(cflags));
+        config.cxxflags.extend(strings(cxxflags));
+        config.ldflags.extend(strings(ldflags));
+        config
+    };
+    #[rustfmt::skip]
+    let table = [
+        // (recipe cflags, cxxflags, ldflags), tool, call, last -O, last -g
+        (("", "", ""), "cc", compile, "-Oz", "-g0"),
+        (("", "", ""), "c++", compile, "-Oz", "-g0"),
+        (("", "", ""), "cc", link, "-Oz", "-g0"),
+        // A recipe's flags come after the defaults, and C++ compiles get `cxxflags` after the
+        // recipe's `cflags`, as pyodide-build gives them: `-O3` in `cflags` is C only.
+        (("-O3 -g2", "", "-O1"), "cc", compile, "-O3", "-g2"),
+        (("-O3", "", ""), "c++", compile, "-Oz", "-g0"),
+        (("-O3", "-O1", ""), "c++", compile, "-O1", "-g0"),
+        (("", "", "-O1"), "cc", link, "-O1", "-g0"),
+    ];
+    for ((cflags, cxxflags, ldflags), tool, call, opt, debug) in table {
+        let config = with_recipe(cflags, cxxflags, ldflags);
+        let (_, args) = outcome(rewrite(tool, &strings(call), &config).unwrap());
+        let seen = (last_with(&args, "-O"), last_with(&args, "-g"));
+        assert_eq!(
+            seen,
+            (opt, debug),
+            "`{tool} {call}` with {cflags:?} {cxxflags:?} {ldflags:?}"
+        );
+    }
 }
 
 #[test]
