@@ -3,7 +3,8 @@
 //!
 //! The key covers the recipe file's bytes, its patches and extra files (bytes), its source
 //! (the pinned sha256, or a hash over a local tree's files), the target (name and the
-//! sha256 of its `target.json`), the emcc version, emwheel's version, `SOURCE_DATE_EPOCH`,
+//! sha256 of its `target.json`), the default compile and link flags, the emcc version,
+//! emwheel's version, `SOURCE_DATE_EPOCH`,
 //! and the wheels (sha256) of its host dependencies. Each package's entry,
 //! `<out>/.emwheel/cache/<name>.json`, holds the key, its inputs and the wheel's name and
 //! sha256; a package is cached when the key matches and the wheel still has that sha256.
@@ -32,6 +33,9 @@ pub struct SharedInputs {
     pub target: String,
     /// The emcc version.
     pub emcc: String,
+    /// The default compile and link flags every side module gets (emwheel derives them from
+    /// the target, so they change with emwheel, not only with `target.json`).
+    pub flags: String,
     /// The timestamp written into wheels.
     pub source_date_epoch: u64,
     /// Whether wheels carry bytecode instead of sources.
@@ -71,6 +75,7 @@ impl CacheKey {
             ("source".to_string(), package.source.digest()?),
             ("target".to_string(), shared.target.clone()),
             ("emcc".to_string(), shared.emcc.clone()),
+            ("flags".to_string(), shared.flags.clone()),
             (
                 "source-date-epoch".to_string(),
                 shared.source_date_epoch.to_string(),
@@ -259,6 +264,7 @@ mod tests {
         SharedInputs {
             target: "0.29.5 abc".into(),
             emcc: "3.1.69".into(),
+            flags: "-O2 -Oz | -Oz | -sSIDE_MODULE=1 -Oz".into(),
             source_date_epoch: 315_532_800,
             py_compile: false,
             slim: Slim::default(),
@@ -314,6 +320,10 @@ mod tests {
         };
         changed(other(|s| s.target = "0.29.5 def".into()), "target");
         changed(other(|s| s.emcc = "4.0.9".into()), "emcc");
+        changed(
+            other(|s| s.flags = "-O2 | | -sSIDE_MODULE=1".into()),
+            "flags",
+        );
         changed(other(|s| s.source_date_epoch = 1), "SOURCE_DATE_EPOCH");
         changed(other(|s| s.py_compile = true), "py-compile");
         changed(other(|s| s.slim.strip_docs = true), "strip-docs");

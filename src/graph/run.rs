@@ -229,6 +229,13 @@ impl<'a> Builder<'a> {
         let shared = SharedInputs {
             target: format!("{} {target_json}", target.info.name),
             emcc: context.toolchain.version.to_string(),
+            flags: [
+                &target.info.cflags,
+                &target.info.cxxflags,
+                &target.info.ldflags,
+            ]
+            .map(|flags| flags.join(" "))
+            .join(" | "),
             source_date_epoch: context.source_date_epoch,
             py_compile: context.py_compile,
             slim: context.slim,
