@@ -5,6 +5,7 @@ mod default;
 mod headers;
 mod hostpython;
 mod install;
+mod libffi;
 mod sysconfig;
 mod xbuildenv;
 
