@@ -14,6 +14,7 @@ import functools
 import inspect
 import io
 import os
+import re
 import shutil
 import signal
 import sys
@@ -22,6 +23,9 @@ import time
 import traceback
 import types
 import zipfile
+
+# Plugins come from the session, not from entry points of whatever is installed.
+os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
 import pytest
 
@@ -173,7 +177,7 @@ class Isolation:
         self.path = list(sys.path)
         self.environ = dict(os.environ)
         self.cwd = os.getcwd()
-        self.tmp = tempfile.mkdtemp(prefix=f"emwheel-{name}-")
+        self.tmp = tempfile.mkdtemp(prefix="emwheel-{}-".format(re.sub(r"[^\w.-]+", "_", name)))
         os.chdir(self.tmp)
         sys.path.insert(0, self.tmp)
 

@@ -136,8 +136,9 @@ async function runUnit(pyodide, shared, unit) {
   const record = { name: unit.name, installed: [], failures: [], tests: [], output: "", seconds: 0 };
   const session = pyodide.pyimport("emwheel_session");
   Atomics.store(shared, ACTIVE, 1);
-  const isolation = session.begin(unit.name);
+  let isolation;
   try {
+    isolation = session.begin(unit.name);
     if (await install(pyodide, unit, record)) {
       const files = unit.test_files.map((path) => [basename(path), readFileSync(path, "utf8")]);
       const ran = await session.run.callKwargs({
@@ -154,8 +155,10 @@ async function runUnit(pyodide, shared, unit) {
   } catch (e) {
     record.failures.push({ stage: "session", target: unit.name, message: messageOf(e) });
   } finally {
-    session.end(isolation);
-    isolation.destroy();
+    if (isolation) {
+      session.end(isolation);
+      isolation.destroy();
+    }
     Atomics.store(shared, ACTIVE, 0);
   }
   record.seconds = (performance.now() - started) / 1000;

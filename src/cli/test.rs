@@ -1,14 +1,17 @@
 //! `emwheel test`: install wheels with micropip in the target's Pyodide under Node.js and
-//! run each recipe's test imports and script.
+//! run each recipe's test imports, script and `test_*.py` files (with pytest), all inputs in
+//! one Pyodide session per `-j` worker.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{test_project, TargetArgs};
 use crate::graph::{Found, RecipeSet};
 use crate::recipe;
-use crate::runtime::TestSpec;
+use crate::runtime::pytest_wheels;
+use crate::runtime::session::{Unit, UnitResult};
 use crate::target::Target;
 use crate::ui::Ui;
 use crate::wheel::{self, WheelName};
@@ -36,6 +39,13 @@ pub(super) struct TestArgs {
     /// micropip's, PyPI].
     #[arg(long, requires = "project")]
     index_url: Vec<String>,
+    /// Seconds a test (or an import or script) may run before it is interrupted and
+    /// reported as failed; the run goes on with the next test.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    test_timeout: f64,
+    /// Pyodide sessions side by side (each a Node.js process running its share of the inputs).
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -50,40 +60,61 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|input| test_spec(input, &args.dist, &target))
         .collect::<miette::Result<Vec<_>>>()?;
-    let runtime = target.pyodide();
-    let mut failed = Vec::new();
-    let mut results = Vec::new();
+    let mut units = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
-        let name = input.display().to_string();
-        let Some(spec) = spec else {
-            ui.status(&format!(
-                "{name}: a library recipe; the packages that link it test it"
-            ));
-            continue;
-        };
-        ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
-        let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
-        let outcome = runtime.run_tests(&spec, work.path())?;
-        results.push(serde_json::json!({
-            "input": input,
-            "passed": outcome.passed,
-            "seconds": outcome.seconds,
-            "failures": outcome.failures,
-        }));
-        if outcome.passed {
-            ui.status(&format!("{name}: passed in {:.1}s", outcome.seconds));
-            continue;
+        match spec {
+            Some(unit) => units.push(unit),
+            None => ui.status(&format!(
+                "{}: a library recipe; the packages that link it test it",
+                input.display()
+            )),
         }
-        for failure in &outcome.failures {
-            eprintln!("{name}: {failure}");
-        }
-        failed.push(name);
     }
+    let wheels_cache = crate::home::cache_dir().join("pytest-wheels");
+    let lockfile = target.runtime_dir().join("pyodide-lock.json");
+    let pytest = pytest_wheels::ensure(&lockfile, &target.info.host_python, &wheels_cache)?;
+    let mut runtime = target.pyodide();
+    runtime.timeout = SESSION_LIFETIME;
+    ui.status(&format!(
+        "testing {} input(s) in Pyodide {} ({} session(s))",
+        units.len(),
+        target.info.name,
+        args.jobs.clamp(1, units.len().max(1))
+    ));
+    let timeout = Duration::from_secs_f64(args.test_timeout.max(0.1));
+    let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
+    let outcome = runtime.run_session(units, &pytest, timeout, args.jobs, work.path())?;
+    let starts: Vec<String> = outcome
+        .start_seconds
+        .iter()
+        .map(|s| format!("{s:.1}s"))
+        .collect();
+    ui.status(&format!(
+        "Pyodide and pytest loaded in {}",
+        starts.join(", ")
+    ));
+    let failed: Vec<&str> = outcome
+        .units
+        .iter()
+        .filter(|unit| !report_unit(unit, ui))
+        .map(|unit| unit.name.as_str())
+        .collect();
     if ui.json() {
         let status = if failed.is_empty() { "ok" } else { "failed" };
-        ui.document(
-            serde_json::json!({ "status": status, "target": target.info.name, "results": results }),
-        );
+        let results: Vec<_> = outcome
+            .units
+            .iter()
+            .map(|unit| {
+                serde_json::json!({
+                    "input": unit.name, "passed": unit.passed(), "seconds": unit.seconds,
+                    "failures": unit.failures, "tests": unit.tests,
+                })
+            })
+            .collect();
+        ui.document(serde_json::json!({
+            "status": status, "target": target.info.name, "results": results,
+            "start_seconds": outcome.start_seconds,
+        }));
         if !failed.is_empty() {
             return Err(super::Reported.into());
         }
@@ -96,6 +127,54 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
             failed.join(", ")
         ))
     }
+}
+
+/// How long one session's Node.js process may live (the per-test timeout guards each test).
+const SESSION_LIFETIME: Duration = Duration::from_secs(3 * 3600);
+
+/// Prints a unit's per-test results (and, when it failed, its failures and Python's output);
+/// whether it passed.
+fn report_unit(unit: &UnitResult, ui: &Ui) -> bool {
+    let name = &unit.name;
+    for test in &unit.tests {
+        ui.status(&format!(
+            "{name}: {} {}",
+            test.outcome.to_uppercase(),
+            test.nodeid
+        ));
+    }
+    let count = |outcome: &str| unit.tests.iter().filter(|t| t.outcome == outcome).count();
+    let summary = format!(
+        "{} passed, {} failed, {} errors, {} skipped",
+        count("passed") + count("xpassed"),
+        count("failed"),
+        count("error"),
+        count("skipped") + count("xfailed")
+    );
+    if unit.passed() {
+        ui.status(&format!(
+            "{name}: passed in {:.1}s ({summary})",
+            unit.seconds
+        ));
+        return true;
+    }
+    for failure in &unit.failures {
+        eprintln!("{name}: {failure}");
+    }
+    for test in unit
+        .tests
+        .iter()
+        .filter(|t| matches!(t.outcome.as_str(), "failed" | "error"))
+    {
+        eprintln!(
+            "{name}: {} {}:\n{}",
+            test.outcome,
+            test.nodeid,
+            test.message.trim_end()
+        );
+    }
+    eprintln!("{name}: failed in {:.1}s ({summary})", unit.seconds);
+    false
 }
 
 /// `--project`: the project's wheel and test requirements installed, its test command run
@@ -143,7 +222,7 @@ fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette:
 /// requirements) and tests, or a wheel with its top-level modules as imports; `None` for a
 /// library recipe, which has no wheel. Every wheel's tags are checked against the target
 /// first, so a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
-fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<TestSpec>> {
+fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<Unit>> {
     if recipe::is_recipe(input) {
         let recipe = recipe::load(input)?;
         if recipe.build().kind.is_library() {
@@ -157,20 +236,43 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Optio
             true => recipe.top_level().to_vec(),
             false => recipe.test().imports.clone(),
         };
-        return Ok(Some(TestSpec {
+        let tests_zip = dist.join(format!("{}-tests.zip", wheel::normalize(recipe.name())));
+        return Ok(Some(Unit {
+            name: input.display().to_string(),
             wheels,
+            tests_zips: tests_zip
+                .is_file()
+                .then_some(tests_zip)
+                .into_iter()
+                .collect(),
             imports,
             script: recipe.test().script.clone(),
-            ..TestSpec::default()
+            test_files: test_files(recipe.dir())?,
         }));
     }
     check_tags(input, target)?;
     let summary = wheel::verify(input)?;
-    Ok(Some(TestSpec {
+    Ok(Some(Unit {
+        name: input.display().to_string(),
         wheels: vec![input.to_path_buf()],
         imports: summary.top_level_modules(),
-        ..TestSpec::default()
+        ..Unit::default()
     }))
+}
+
+/// A recipe's own pytest files: `test_*.py` beside its recipe file, sorted.
+fn test_files(dir: &Path) -> miette::Result<Vec<PathBuf>> {
+    let entries = fs_err::read_dir(dir).map_err(|e| miette::miette!("{e}"))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            file.starts_with("test_") && file.ends_with(".py") && path.is_file()
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Adds the wheels of `recipe`'s run requirements (their recipes are among its `siblings`,

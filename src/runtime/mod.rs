@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use fs_err as fs;
 use serde::{Deserialize, Serialize};
 
+pub mod pytest_wheels;
+pub mod session;
+
 /// The JavaScript runner executed by Node.js; see the file for its job/result format.
 const RUNNER: &str = include_str!("../../templates/pyodide_runner.mjs");
 /// How many trailing log lines an error message quotes.
@@ -70,6 +73,8 @@ pub enum Stage {
     Script,
     /// The spec's command.
     Command,
+    /// A session ([`session`]) that could not run the unit.
+    Session,
 }
 
 /// One failed step and what Python said about it.
@@ -383,6 +388,7 @@ impl std::fmt::Display for Stage {
             Stage::Import => "import",
             Stage::Script => "script",
             Stage::Command => "command",
+            Stage::Session => "session",
         })
     }
 }
