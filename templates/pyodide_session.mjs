@@ -91,6 +91,7 @@ async function startPyodide(job, shared) {
     wheels.map((wheel) => pathToFileURL(wheel).href),
     { messageCallback: () => {} },
   );
+  pyodide.pyimport("micropip"); // imported once here, not inside a unit's timed steps
   pyodide.registerJsModule("emwheel_session_host", {
     beat: () => Atomics.add(shared, BEAT, 1),
   });
@@ -102,11 +103,12 @@ async function startPyodide(job, shared) {
 
 // Installs the unit's wheels (micropip checks their tags) and unpacks its tests zips into
 // site-packages, as `loadPackage("<name>-tests")` does; stops at the first failure.
-async function install(pyodide, unit, record) {
+async function install(pyodide, unit, record, shared) {
   const micropip = pyodide.pyimport("micropip");
   pyodide.FS.mkdirTree("/tmp/wheels");
   for (const wheel of unit.wheels) {
     const name = basename(wheel);
+    Atomics.add(shared, BEAT, 1); // each install is a step of its own for the timeout
     try {
       pyodide.FS.writeFile(`/tmp/wheels/${name}`, readFileSync(wheel));
       await micropip.install.callKwargs(`emfs:/tmp/wheels/${name}`, { deps: false });
@@ -135,11 +137,12 @@ async function runUnit(pyodide, shared, unit) {
   const started = performance.now();
   const record = { name: unit.name, installed: [], failures: [], tests: [], output: "", seconds: 0 };
   const session = pyodide.pyimport("emwheel_session");
+  Atomics.add(shared, BEAT, 1);
   Atomics.store(shared, ACTIVE, 1);
   let isolation;
   try {
     isolation = session.begin(unit.name);
-    if (await install(pyodide, unit, record)) {
+    if (await install(pyodide, unit, record, shared)) {
       const files = unit.test_files.map((path) => [basename(path), readFileSync(path, "utf8")]);
       const ran = await session.run.callKwargs({
         imports: pyodide.toPy(unit.imports),

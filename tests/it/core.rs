@@ -79,7 +79,7 @@ fn a_failing_test_shows_the_python_traceback() {
     std::fs::write(recipe_dir.path().join("test_broken.py"), "import nowhere\n").unwrap();
     // The shipped recipe runs in the same Pyodide session, after the broken copy.
     let output = emwheel()
-        .args(["--json", "test", "--test-timeout", "2"])
+        .args(["--json", "test", "--test-timeout", "5"])
         .arg(recipe_dir.path())
         .arg(repo().join("recipes/six"))
         .arg("--dist")
