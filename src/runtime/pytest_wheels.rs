@@ -118,3 +118,31 @@ fn download(python: &Path, requirement: &str, cache: &Path) -> Result<PathBuf, P
     fs::rename(&downloaded, &wheel)?;
     Ok(wheel)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_come_from_the_lockfile_and_cached_wheels_are_found_by_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = dir.path().join("pyodide-lock.json");
+        let text =
+            r#"{"packages": {"pytest": {"version": "8.3.5"}, "pluggy": {"version": "1.5.0"}}}"#;
+        fs::write(&lock, text).unwrap();
+        let versions = pinned_versions(&lock).unwrap();
+        assert_eq!(
+            versions,
+            [Some("8.3.5".into()), Some("1.5.0".into()), None, None]
+        );
+        fs::write(dir.path().join("pytest-8.3.5-py3-none-any.whl"), "").unwrap();
+        let found = cached(dir.path(), "pytest", Some("8.3.5")).unwrap();
+        assert_eq!(
+            found,
+            Some(dir.path().join("pytest-8.3.5-py3-none-any.whl"))
+        );
+        assert_eq!(cached(dir.path(), "pytest", Some("8.3.4")).unwrap(), None);
+        assert!(cached(dir.path(), "pytest", None).unwrap().is_some());
+        assert_eq!(cached(dir.path(), "pluggy", None).unwrap(), None);
+    }
+}

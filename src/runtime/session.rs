@@ -187,3 +187,51 @@ impl PyodideRuntime {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(outcomes: &[&str], failures: usize) -> UnitResult {
+        let failure = TestFailure {
+            stage: super::super::Stage::Import,
+            target: "x".into(),
+            message: String::new(),
+        };
+        UnitResult {
+            name: "u".into(),
+            installed: Vec::new(),
+            failures: vec![failure; failures],
+            tests: outcomes
+                .iter()
+                .map(|outcome| TestResult {
+                    nodeid: "t".into(),
+                    outcome: (*outcome).into(),
+                    seconds: 0.0,
+                    message: String::new(),
+                })
+                .collect(),
+            output: String::new(),
+            seconds: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_unit_fails_on_a_failed_or_erroring_test_or_a_failed_step() {
+        assert!(unit(&["passed", "skipped", "xfailed", "xpassed"], 0).passed());
+        assert!(!unit(&["passed", "failed"], 0).passed());
+        assert!(!unit(&["error"], 0).passed());
+        assert!(!unit(&["passed"], 1).passed());
+    }
+
+    #[test]
+    fn the_session_result_reads_the_runners_json() {
+        let json = r#"{"units": [{"name": "a", "installed": ["a.whl"], "failures": [],
+            "tests": [{"nodeid": "test_a.py::test_x", "outcome": "passed", "seconds": 0.1,
+            "message": ""}], "output": ".", "seconds": 0.5}], "start_seconds": 3.2}"#;
+        let report: Report = serde_json::from_str(json).unwrap();
+        assert_eq!(report.units[0].tests[0].nodeid, "test_a.py::test_x");
+        assert!(report.units[0].passed());
+        assert_eq!(report.start_seconds, 3.2);
+    }
+}
