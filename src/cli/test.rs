@@ -24,15 +24,17 @@ pub(super) struct TestArgs {
     /// Where to find recipes' wheels (and the `--project`'s).
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
-    /// Run a project's own tests instead: install its wheel from `--dist` (found by
-    /// `[project] name`) and the `--test-requires`, mount DIR at `/project`, run
-    /// `--test-command` there; the exit code is the command's.
+    /// Run a project's own tests instead: make a Pyodide venv, pip-install its wheel from
+    /// `--dist` (found by `[project] name`) and the `--test-requires`, run `--test-command`
+    /// in DIR; the exit code is the command's.
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
-    /// The project's test command: `python -m <module> [args…]` or `python -c <code> [args…]`.
+    /// The project's test command, run by `sh -c` in the project directory with the Pyodide
+    /// venv's `bin/` (python, pip, pytest, …) first on `PATH`.
     #[arg(long, requires = "project", default_value = "python -m pytest tests")]
     test_command: String,
-    /// Requirements the tests need, installed with micropip from `--index-url`.
+    /// Requirements the tests need, pip-installed (micropip) into the venv from PyPI and
+    /// `--index-url`.
     #[arg(long, requires = "project", num_args = 1..)]
     test_requires: Vec<String>,
     /// A package index (PEP 503/691, no trailing slash) for `--test-requires` [default:
@@ -177,40 +179,40 @@ fn report_unit(unit: &UnitResult, ui: &Ui) -> bool {
     false
 }
 
-/// `--project`: the project's wheel and test requirements installed, its test command run
-/// in the mounted project directory; a non-zero exit status is emwheel's.
+/// `--project`: the project's wheel and test requirements pip-installed into a fresh
+/// `emwheel venv`, its test command run in a shell in the project directory with the venv's
+/// `bin/` first on `PATH`; a non-zero exit status is emwheel's.
 fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette::Result<()> {
-    let command = test_project::parse_command(&args.test_command)?;
     let name = test_project::project_name(dir)?;
     let wheel = find_wheel(&args.dist, &name, None, target)?;
     check_tags(&wheel, target)?;
-    let spec = test_project::spec(
-        dir,
-        wheel.clone(),
-        command,
-        &args.test_requires,
-        &args.index_url,
-    );
+    let venv = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
+    super::venv::create(venv.path(), target).map_err(|e| miette::miette!("{e}"))?;
+    let started = std::time::Instant::now();
+    let wheel = std::path::absolute(&wheel).map_err(|e| miette::miette!("{e}"))?;
+    let installed =
+        test_project::install(venv.path(), &wheel, &args.test_requires, &args.index_url)?;
+    if installed != 0 {
+        return Err(miette::miette!(
+            help = "pip's error is above; check --test-requires and --index-url",
+            "installing `{}` and the test requirements into the Pyodide venv failed",
+            wheel.display()
+        ));
+    }
     ui.status(&format!(
         "testing {name} in Pyodide {}: {}",
         target.info.name, args.test_command
     ));
-    let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
-    let outcome = target.pyodide().run_tests(&spec, work.path())?;
-    eprint!("{}", outcome.log);
-    if let Some(failure) = outcome.failures.first() {
-        return Err(miette::miette!("{name}: {failure}"));
-    }
-    let code = outcome.exit_code.unwrap_or(0);
+    let code = test_project::run(venv.path(), dir, &args.test_command)?;
+    let seconds = started.elapsed().as_secs_f64();
     if ui.json() {
         ui.document(serde_json::json!({
             "status": if code == 0 { "ok" } else { "failed" }, "target": target.info.name,
-            "project": dir, "wheel": wheel, "exit_code": code, "seconds": outcome.seconds,
+            "project": dir, "wheel": wheel, "exit_code": code, "seconds": seconds,
         }));
     }
     ui.status(&format!(
-        "{name}: the test command exited with {code} in {:.1}s",
-        outcome.seconds
+        "{name}: the test command exited with {code} in {seconds:.1}s"
     ));
     match code {
         0 => Ok(()),

@@ -51,7 +51,8 @@ pub(super) fn run(args: VenvArgs, ui: &Ui) -> miette::Result<()> {
     Ok(())
 }
 
-fn create(dir: &Path, target: &Target) -> std::io::Result<()> {
+/// Makes (or refreshes) the venv at `dir` for `target`.
+pub(super) fn create(dir: &Path, target: &Target) -> std::io::Result<()> {
     let xy = target.python_xy();
     let site_packages = dir.join(format!("lib/python{xy}/site-packages"));
     let (bin, support) = (dir.join("bin"), dir.join("lib/emwheel"));
