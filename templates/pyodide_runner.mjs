@@ -4,10 +4,8 @@
 // Usage: node pyodide_runner.mjs JOB.json
 // JOB.json: { runtime_dir, micropip_wheels: [path], wheels: [path], imports: [name],
 //             script: string|null, requirements: [req], index_urls: [url],
-//             lock_file_url: string|null, load_packages: [name], mount: path|null,
-//             command: [arg], result_path }
-// The result { installed: [name], failures: [{stage, target, message}], run_seconds,
-// exit_code: int|null (the command's) } is
+//             lock_file_url: string|null, load_packages: [name], result_path }
+// The result { installed: [name], failures: [{stage, target, message}], run_seconds } is
 // written to result_path. Exits 0 even when a test failed; non-zero only
 // when the runtime itself could not be started.
 import { readFileSync, writeFileSync } from "node:fs";
@@ -113,49 +111,6 @@ async function runScript(pyodide, result) {
   }
 }
 
-// Mounts the host directory at /project (NODEFS) and makes it the working directory.
-function mountProject(pyodide) {
-  if (!job.mount) return;
-  pyodide.FS.mkdirTree("/project");
-  pyodide.FS.mount(pyodide.FS.filesystems.NODEFS, { root: job.mount }, "/project");
-  pyodide.FS.chdir("/project");
-}
-
-// Runs `python -m module args…` or `python -c code args…` the way python would (the
-// working directory first on sys.path, sys.argv set) and returns its exit status.
-const RUN_COMMAND = `
-def _emwheel_run(argv):
-    import os, runpy, sys, traceback
-    sys.path.insert(0, os.getcwd())
-    try:
-        if argv[0] == "-m":
-            sys.argv = [argv[1], *argv[2:]]
-            runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = ["-c", *argv[2:]]
-            exec(compile(argv[1], "<string>", "exec"), {"__name__": "__main__"})
-    except SystemExit as exit:
-        if exit.code is None or isinstance(exit.code, int):
-            return exit.code or 0
-        print(exit.code, file=sys.stderr)
-        return 1
-    except BaseException:
-        traceback.print_exc()
-        return 1
-    return 0
-`;
-
-function runCommand(pyodide, result) {
-  try {
-    pyodide.runPython(RUN_COMMAND);
-    const run = pyodide.globals.get("_emwheel_run");
-    result.exit_code = run(pyodide.toPy(job.command));
-    run.destroy();
-  } catch (e) {
-    result.failures.push({ stage: "command", target: job.command.join(" "), message: messageOf(e) });
-  }
-}
-
 async function main() {
   const pyodide = await startPyodide();
   const result = { installed: [], failures: [], run_seconds: 0 };
@@ -165,10 +120,8 @@ async function main() {
     (await installRequirements(pyodide, result)) &&
     (await loadPackages(pyodide, result));
   if (installed) {
-    mountProject(pyodide);
     importModules(pyodide, result);
     if (job.script) await runScript(pyodide, result);
-    if (job.command.length > 0) runCommand(pyodide, result);
   }
   result.run_seconds = (performance.now() - started) / 1000;
   pyodide.runPython("import sys; sys.stdout.flush(); sys.stderr.flush()");

@@ -15,6 +15,7 @@ mod serve;
 mod target;
 mod test;
 mod test_project;
+mod venv;
 
 use std::process::ExitCode;
 
@@ -73,6 +74,8 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Write a recipe skeleton for a PyPI requirement.
     New(new::NewArgs),
+    /// Make a virtual environment whose `bin/python` is the target's Pyodide under Node.js.
+    Venv(venv::VenvArgs),
 }
 
 /// A failure the command has already reported in full (its JSON document says which parts
@@ -174,6 +177,7 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args, &ui),
         Command::Convert(args) => convert::run(args, &ui),
         Command::New(args) => new::run(args, &ui),
+        Command::Venv(args) => venv::run(args, &ui),
     };
     ui.finish();
     match result {

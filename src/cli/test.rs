@@ -1,14 +1,17 @@
 //! `emwheel test`: install wheels with micropip in the target's Pyodide under Node.js and
-//! run each recipe's test imports and script.
+//! run each recipe's test imports, script and `test_*.py` files (with pytest), all inputs in
+//! one Pyodide session per `-j` worker.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{test_project, TargetArgs};
 use crate::graph::{Found, RecipeSet};
 use crate::recipe;
-use crate::runtime::TestSpec;
+use crate::runtime::pytest_wheels;
+use crate::runtime::session::{Unit, UnitResult};
 use crate::target::Target;
 use crate::ui::Ui;
 use crate::wheel::{self, WheelName};
@@ -21,21 +24,30 @@ pub(super) struct TestArgs {
     /// Where to find recipes' wheels (and the `--project`'s).
     #[arg(long, default_value = "dist")]
     dist: PathBuf,
-    /// Run a project's own tests instead: install its wheel from `--dist` (found by
-    /// `[project] name`) and the `--test-requires`, mount DIR at `/project`, run
-    /// `--test-command` there; the exit code is the command's.
+    /// Run a project's own tests instead: make a Pyodide venv, pip-install its wheel from
+    /// `--dist` (found by `[project] name`) and the `--test-requires`, run `--test-command`
+    /// in DIR; the exit code is the command's.
     #[arg(long, value_name = "DIR")]
     project: Option<PathBuf>,
-    /// The project's test command: `python -m <module> [args…]` or `python -c <code> [args…]`.
+    /// The project's test command, run by `sh -c` in the project directory with the Pyodide
+    /// venv's `bin/` (python, pip, pytest, …) first on `PATH`.
     #[arg(long, requires = "project", default_value = "python -m pytest tests")]
     test_command: String,
-    /// Requirements the tests need, installed with micropip from `--index-url`.
+    /// Requirements the tests need, pip-installed (micropip) into the venv from PyPI and
+    /// `--index-url`.
     #[arg(long, requires = "project", num_args = 1..)]
     test_requires: Vec<String>,
     /// A package index (PEP 503/691, no trailing slash) for `--test-requires` [default:
     /// micropip's, PyPI].
     #[arg(long, requires = "project")]
     index_url: Vec<String>,
+    /// Seconds a test (or an import or script) may run before it is interrupted and
+    /// reported as failed; the run goes on with the next test.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    test_timeout: f64,
+    /// Pyodide sessions side by side (each a Node.js process running its share of the inputs).
+    #[arg(long, short, default_value_t = 1)]
+    jobs: usize,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -50,40 +62,61 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|input| test_spec(input, &args.dist, &target))
         .collect::<miette::Result<Vec<_>>>()?;
-    let runtime = target.pyodide();
-    let mut failed = Vec::new();
-    let mut results = Vec::new();
+    let mut units = Vec::new();
     for (input, spec) in args.inputs.iter().zip(specs) {
-        let name = input.display().to_string();
-        let Some(spec) = spec else {
-            ui.status(&format!(
-                "{name}: a library recipe; the packages that link it test it"
-            ));
-            continue;
-        };
-        ui.status(&format!("testing {name} in Pyodide {}", target.info.name));
-        let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
-        let outcome = runtime.run_tests(&spec, work.path())?;
-        results.push(serde_json::json!({
-            "input": input,
-            "passed": outcome.passed,
-            "seconds": outcome.seconds,
-            "failures": outcome.failures,
-        }));
-        if outcome.passed {
-            ui.status(&format!("{name}: passed in {:.1}s", outcome.seconds));
-            continue;
+        match spec {
+            Some(unit) => units.push(unit),
+            None => ui.status(&format!(
+                "{}: a library recipe; the packages that link it test it",
+                input.display()
+            )),
         }
-        for failure in &outcome.failures {
-            eprintln!("{name}: {failure}");
-        }
-        failed.push(name);
     }
+    let wheels_cache = crate::home::cache_dir().join("pytest-wheels");
+    let lockfile = target.runtime_dir().join("pyodide-lock.json");
+    let pytest = pytest_wheels::ensure(&lockfile, &target.info.host_python, &wheels_cache)?;
+    let mut runtime = target.pyodide();
+    runtime.timeout = SESSION_LIFETIME;
+    ui.status(&format!(
+        "testing {} input(s) in Pyodide {} ({} session(s))",
+        units.len(),
+        target.info.name,
+        args.jobs.clamp(1, units.len().max(1))
+    ));
+    let timeout = Duration::from_secs_f64(args.test_timeout.max(0.1));
+    let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
+    let outcome = runtime.run_session(units, &pytest, timeout, args.jobs, work.path())?;
+    let starts: Vec<String> = outcome
+        .start_seconds
+        .iter()
+        .map(|s| format!("{s:.1}s"))
+        .collect();
+    ui.status(&format!(
+        "Pyodide and pytest loaded in {}",
+        starts.join(", ")
+    ));
+    let failed: Vec<&str> = outcome
+        .units
+        .iter()
+        .filter(|unit| !report_unit(unit, ui))
+        .map(|unit| unit.name.as_str())
+        .collect();
     if ui.json() {
         let status = if failed.is_empty() { "ok" } else { "failed" };
-        ui.document(
-            serde_json::json!({ "status": status, "target": target.info.name, "results": results }),
-        );
+        let results: Vec<_> = outcome
+            .units
+            .iter()
+            .map(|unit| {
+                serde_json::json!({
+                    "input": unit.name, "passed": unit.passed(), "seconds": unit.seconds,
+                    "failures": unit.failures, "tests": unit.tests,
+                })
+            })
+            .collect();
+        ui.document(serde_json::json!({
+            "status": status, "target": target.info.name, "results": results,
+            "start_seconds": outcome.start_seconds,
+        }));
         if !failed.is_empty() {
             return Err(super::Reported.into());
         }
@@ -98,40 +131,88 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     }
 }
 
-/// `--project`: the project's wheel and test requirements installed, its test command run
-/// in the mounted project directory; a non-zero exit status is emwheel's.
+/// How long one session's Node.js process may live (the per-test timeout guards each test).
+const SESSION_LIFETIME: Duration = Duration::from_secs(3 * 3600);
+
+/// Prints a unit's per-test results (and, when it failed, its failures and Python's output);
+/// whether it passed.
+fn report_unit(unit: &UnitResult, ui: &Ui) -> bool {
+    let name = &unit.name;
+    for test in &unit.tests {
+        ui.status(&format!(
+            "{name}: {} {}",
+            test.outcome.to_uppercase(),
+            test.nodeid
+        ));
+    }
+    let count = |outcome: &str| unit.tests.iter().filter(|t| t.outcome == outcome).count();
+    let summary = format!(
+        "{} passed, {} failed, {} errors, {} skipped",
+        count("passed") + count("xpassed"),
+        count("failed"),
+        count("error"),
+        count("skipped") + count("xfailed")
+    );
+    if unit.passed() {
+        ui.status(&format!(
+            "{name}: passed in {:.1}s ({summary})",
+            unit.seconds
+        ));
+        return true;
+    }
+    for failure in &unit.failures {
+        eprintln!("{name}: {failure}");
+    }
+    for test in unit
+        .tests
+        .iter()
+        .filter(|t| matches!(t.outcome.as_str(), "failed" | "error"))
+    {
+        eprintln!(
+            "{name}: {} {}:\n{}",
+            test.outcome,
+            test.nodeid,
+            test.message.trim_end()
+        );
+    }
+    eprintln!("{name}: failed in {:.1}s ({summary})", unit.seconds);
+    false
+}
+
+/// `--project`: the project's wheel and test requirements pip-installed into a fresh
+/// `emwheel venv`, its test command run in a shell in the project directory with the venv's
+/// `bin/` first on `PATH`; a non-zero exit status is emwheel's.
 fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette::Result<()> {
-    let command = test_project::parse_command(&args.test_command)?;
     let name = test_project::project_name(dir)?;
     let wheel = find_wheel(&args.dist, &name, None, target)?;
     check_tags(&wheel, target)?;
-    let spec = test_project::spec(
-        dir,
-        wheel.clone(),
-        command,
-        &args.test_requires,
-        &args.index_url,
-    );
+    let venv = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
+    super::venv::create(venv.path(), target).map_err(|e| miette::miette!("{e}"))?;
+    let started = std::time::Instant::now();
+    let wheel = std::path::absolute(&wheel).map_err(|e| miette::miette!("{e}"))?;
+    let installed =
+        test_project::install(venv.path(), &wheel, &args.test_requires, &args.index_url)?;
+    if installed != 0 {
+        return Err(miette::miette!(
+            help = "pip's error is above; check --test-requires and --index-url",
+            "installing `{}` and the test requirements into the Pyodide venv failed",
+            wheel.display()
+        ));
+    }
     ui.status(&format!(
         "testing {name} in Pyodide {}: {}",
         target.info.name, args.test_command
     ));
-    let work = tempfile::tempdir().map_err(|e| miette::miette!("{e}"))?;
-    let outcome = target.pyodide().run_tests(&spec, work.path())?;
-    eprint!("{}", outcome.log);
-    if let Some(failure) = outcome.failures.first() {
-        return Err(miette::miette!("{name}: {failure}"));
-    }
-    let code = outcome.exit_code.unwrap_or(0);
+    let code = test_project::run(venv.path(), dir, &args.test_command)?;
+    let seconds = started.elapsed().as_secs_f64();
     if ui.json() {
         ui.document(serde_json::json!({
             "status": if code == 0 { "ok" } else { "failed" }, "target": target.info.name,
-            "project": dir, "wheel": wheel, "exit_code": code, "seconds": outcome.seconds,
+            "project": dir, "wheel": wheel, "exit_code": code, "seconds": seconds,
         }));
     }
     ui.status(&format!(
-        "{name}: the test command exited with {code} in {:.1}s",
-        outcome.seconds
+        "{name}: the test command exited with {code} in {seconds:.1}s"
     ));
     match code {
         0 => Ok(()),
@@ -143,7 +224,7 @@ fn run_project(args: &TestArgs, dir: &Path, target: &Target, ui: &Ui) -> miette:
 /// requirements) and tests, or a wheel with its top-level modules as imports; `None` for a
 /// library recipe, which has no wheel. Every wheel's tags are checked against the target
 /// first, so a wheel for another Pyodide fails here, naming the tags, before Pyodide starts.
-fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<TestSpec>> {
+fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Option<Unit>> {
     if recipe::is_recipe(input) {
         let recipe = recipe::load(input)?;
         if recipe.build().kind.is_library() {
@@ -157,20 +238,43 @@ fn test_spec(input: &Path, dist: &Path, target: &Target) -> miette::Result<Optio
             true => recipe.top_level().to_vec(),
             false => recipe.test().imports.clone(),
         };
-        return Ok(Some(TestSpec {
+        let tests_zip = dist.join(format!("{}-tests.zip", wheel::normalize(recipe.name())));
+        return Ok(Some(Unit {
+            name: input.display().to_string(),
             wheels,
+            tests_zips: tests_zip
+                .is_file()
+                .then_some(tests_zip)
+                .into_iter()
+                .collect(),
             imports,
             script: recipe.test().script.clone(),
-            ..TestSpec::default()
+            test_files: test_files(recipe.dir())?,
         }));
     }
     check_tags(input, target)?;
     let summary = wheel::verify(input)?;
-    Ok(Some(TestSpec {
+    Ok(Some(Unit {
+        name: input.display().to_string(),
         wheels: vec![input.to_path_buf()],
         imports: summary.top_level_modules(),
-        ..TestSpec::default()
+        ..Unit::default()
     }))
+}
+
+/// A recipe's own pytest files: `test_*.py` beside its recipe file, sorted.
+fn test_files(dir: &Path) -> miette::Result<Vec<PathBuf>> {
+    let entries = fs_err::read_dir(dir).map_err(|e| miette::miette!("{e}"))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| {
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
+            file.starts_with("test_") && file.ends_with(".py") && path.is_file()
+        })
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Adds the wheels of `recipe`'s run requirements (their recipes are among its `siblings`,

@@ -1,43 +1,67 @@
-//! `emwheel test --project DIR`: a project's own test suite in Pyodide, as cibuildwheel's
-//! `pyodide venv` step runs it. Nothing is built: the project's wheel from `--dist` and the
-//! test requirements are installed with micropip, the project directory is mounted at
-//! `/project` and made the working directory, and the test command runs there; its exit
-//! status is emwheel's.
+//! `emwheel test --project DIR`: a project's own test suite in Pyodide, as cibuildwheel runs
+//! it: an `emwheel venv` is made in a temp directory, the project's wheel from `--dist` and the
+//! test requirements are pip-installed into it (micropip), and the test command runs in a shell
+//! in the project directory with the venv's `bin/` first on `PATH` — so `pytest -x tests/`,
+//! `python -m unittest` or `python tests/run.py` run in Pyodide. Its exit status is emwheel's.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::process::Command;
 
-use crate::runtime::TestSpec;
-
-/// A `--test-command` emwheel cannot run in Pyodide.
+/// Why the venv's pip or the test command could not be run.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("`{command}` is not a test command emwheel can run in Pyodide: {reason}")]
-#[diagnostic(help(
-    "use `python -m <module> [args…]` (e.g. `python -m pytest tests`) or `python -c <code> [args…]`"
-))]
-pub struct BadCommand {
-    /// The command given.
+#[error("could not run `{command}`: {source}")]
+#[diagnostic(help("check that /bin/sh and node are installed"))]
+pub struct RunError {
+    /// The command line.
     pub command: String,
-    /// What is wrong with it.
-    pub reason: &'static str,
+    /// The underlying error.
+    pub source: std::io::Error,
 }
 
-/// The arguments after `python` of a test command (`-m module args…` or `-c code args…`),
-/// split as a POSIX shell would.
-pub fn parse_command(command: &str) -> Result<Vec<String>, BadCommand> {
-    let bad = |reason| BadCommand {
+/// Installs the project's wheel and the test requirements into the venv with its pip;
+/// pip's exit status.
+pub fn install(
+    venv: &Path,
+    wheel: &Path,
+    requires: &[String],
+    index_urls: &[String],
+) -> Result<i32, RunError> {
+    let mut pip = Command::new(venv.join("bin/python"));
+    pip.args(["-m", "pip", "install"]).arg(wheel).args(requires);
+    for url in index_urls {
+        pip.args(["--index-url", url]);
+    }
+    status(pip, "bin/python -m pip install …")
+}
+
+/// Runs `command` with `sh -c` in `dir`, the venv's `bin/` first on `PATH`.
+pub fn run(venv: &Path, dir: &Path, command: &str) -> Result<i32, RunError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut paths = vec![venv.join("bin")];
+    paths.extend(std::env::split_paths(&path));
+    let path = std::env::join_paths(paths).map_err(|e| RunError {
         command: command.to_string(),
-        reason,
-    };
-    let words = shlex::split(command).ok_or_else(|| bad("unbalanced quotes"))?;
-    let (program, rest) = words.split_first().ok_or_else(|| bad("it is empty"))?;
-    let python = program == "python" || program.starts_with("python3");
-    if !python {
-        return Err(bad("only `python` runs inside Pyodide"));
-    }
-    match rest {
-        [flag, _, ..] if flag == "-m" || flag == "-c" => Ok(rest.to_vec()),
-        _ => Err(bad("only the `-m` and `-c` forms are supported")),
-    }
+        source: std::io::Error::other(e),
+    })?;
+    let mut shell = Command::new("sh");
+    shell
+        .args(["-c", command])
+        .current_dir(dir)
+        .env("PATH", path);
+    shell.env("VIRTUAL_ENV", venv);
+    status(shell, command)
+}
+
+/// Runs `command` with its output on emwheel's stderr (stdout carries `--json`).
+fn status(mut command: Command, shown: &str) -> Result<i32, RunError> {
+    let status = command
+        .stdout(std::io::stderr())
+        .status()
+        .map_err(|source| RunError {
+            command: shown.to_string(),
+            source,
+        })?;
+    Ok(status.code().unwrap_or(1))
 }
 
 /// The project's name, from `[project] name` in its `pyproject.toml`.
@@ -57,49 +81,4 @@ pub fn project_name(dir: &Path) -> miette::Result<String> {
             file.display()
         )
     })
-}
-
-/// What to run for the project: its wheel, the test requirements (by name, from
-/// `index_urls`), the mount and the command.
-pub fn spec(
-    dir: &Path,
-    wheel: PathBuf,
-    command: Vec<String>,
-    requires: &[String],
-    index_urls: &[String],
-) -> TestSpec {
-    TestSpec {
-        wheels: vec![wheel],
-        requirements: requires.to_vec(),
-        index_urls: index_urls.to_vec(),
-        mount: Some(dir.to_path_buf()),
-        command,
-        ..TestSpec::default()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn module_and_code_forms_parse_and_others_are_refused() {
-        let args = parse_command("python -m unittest discover -s 'my tests'").unwrap();
-        assert_eq!(args, ["-m", "unittest", "discover", "-s", "my tests"]);
-        assert_eq!(
-            parse_command("python3 -c 'print(1)'").unwrap(),
-            ["-c", "print(1)"]
-        );
-        for (bad, why) in [
-            ("pytest tests", "only `python`"),
-            ("python tests/run.py", "`-m` and `-c`"),
-            ("python -m", "`-m` and `-c`"),
-            ("", "empty"),
-            ("python -c 'x", "unbalanced"),
-        ] {
-            let text = crate::ui::render_plain(&parse_command(bad).unwrap_err());
-            assert!(text.contains(why), "{bad}: {text}");
-            assert!(text.contains("python -m pytest tests"), "{text}");
-        }
-    }
 }

@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use fs_err as fs;
 use serde::{Deserialize, Serialize};
 
+pub mod pytest_wheels;
+pub mod session;
+
 /// The JavaScript runner executed by Node.js; see the file for its job/result format.
 const RUNNER: &str = include_str!("../../templates/pyodide_runner.mjs");
 /// How many trailing log lines an error message quotes.
@@ -50,12 +53,6 @@ pub struct TestSpec {
     pub lock_file_url: Option<String>,
     /// Packages loaded with `pyodide.loadPackage` (through the lockfile) after the wheels.
     pub load_packages: Vec<String>,
-    /// A host directory mounted (NODEFS) at `/project` and made the working directory
-    /// before the imports.
-    pub mount: Option<PathBuf>,
-    /// A command run last, as `python` would take its arguments: `["-m", module, args…]`
-    /// or `["-c", code, args…]`; its exit status is [`TestOutcome::exit_code`].
-    pub command: Vec<String>,
 }
 
 /// The step of a test run that failed.
@@ -68,8 +65,8 @@ pub enum Stage {
     Import,
     /// The spec's script.
     Script,
-    /// The spec's command.
-    Command,
+    /// A session ([`session`]) that could not run the unit.
+    Session,
 }
 
 /// One failed step and what Python said about it.
@@ -98,9 +95,6 @@ pub struct TestOutcome {
     pub run_seconds: f64,
     /// The runner's combined stdout and stderr (including Python's output).
     pub log: String,
-    /// The command's exit status (its `SystemExit` code), when the spec has a command
-    /// that ran.
-    pub exit_code: Option<i32>,
 }
 
 /// Why a test run could not be carried out (as opposed to a test that failed).
@@ -185,8 +179,6 @@ struct Job<'a> {
     index_urls: &'a [String],
     lock_file_url: Option<&'a str>,
     load_packages: &'a [String],
-    mount: Option<PathBuf>,
-    command: &'a [String],
     result_path: PathBuf,
 }
 
@@ -197,8 +189,6 @@ struct Report {
     failures: Vec<TestFailure>,
     #[serde(default)]
     run_seconds: f64,
-    #[serde(default)]
-    exit_code: Option<i32>,
 }
 
 /// The files of one run inside the work directory.
@@ -304,8 +294,6 @@ impl PyodideRuntime {
             index_urls: &spec.index_urls,
             lock_file_url: spec.lock_file_url.as_deref(),
             load_packages: &spec.load_packages,
-            mount: spec.mount.as_deref().map(std::path::absolute).transpose()?,
-            command: &spec.command,
             result_path: files.result.clone(),
         };
         fs::write(&files.runner, RUNNER)?;
@@ -361,9 +349,7 @@ impl PyodideRuntime {
 impl TestOutcome {
     fn new(report: Report, spec: &TestSpec, seconds: f64, log: String) -> Self {
         let expected = spec.wheels.len() + spec.requirements.len();
-        let passed = report.failures.is_empty()
-            && report.installed.len() == expected
-            && report.exit_code.unwrap_or(0) == 0;
+        let passed = report.failures.is_empty() && report.installed.len() == expected;
         Self {
             passed,
             installed: report.installed,
@@ -371,7 +357,6 @@ impl TestOutcome {
             seconds,
             run_seconds: report.run_seconds,
             log,
-            exit_code: report.exit_code,
         }
     }
 }
@@ -382,7 +367,7 @@ impl std::fmt::Display for Stage {
             Stage::Install => "install",
             Stage::Import => "import",
             Stage::Script => "script",
-            Stage::Command => "command",
+            Stage::Session => "session",
         })
     }
 }

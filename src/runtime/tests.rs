@@ -85,8 +85,6 @@ fn job_fields_are_the_ones_the_runner_reads() {
         index_urls: &[],
         lock_file_url: None,
         load_packages: &[],
-        mount: None,
-        command: &[],
         result_path: "/res.json".into(),
     };
     let value = serde_json::to_value(&job).unwrap();

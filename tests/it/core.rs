@@ -38,6 +38,31 @@ fn rebuilding_gives_identical_bytes() {
     assert!(a == b, "two builds of markupsafe differ");
 }
 
+/// Test files that pass, fail, skip, hang and do not import, for a copy of the six recipe.
+const MIXED_TESTS: &str = r#"
+import pytest
+from pytest_pyodide import run_in_pyodide
+
+@run_in_pyodide(packages=["six"])
+def test_passes(selenium):
+    import six
+    assert six.PY3
+
+def test_fails():
+    assert 2 + 2 == 5
+
+@pytest.mark.skip(reason="not here")
+def test_skipped():
+    pass
+
+def test_hangs():
+    while True:
+        pass
+
+def test_runs_after_the_hang():
+    pass
+"#;
+
 #[test]
 fn a_failing_test_shows_the_python_traceback() {
     let out = tempfile::tempdir().unwrap();
@@ -50,9 +75,13 @@ fn a_failing_test_shows_the_python_traceback() {
             "imports = [\"six\", \"six_is_not_here\"]",
         );
     std::fs::write(recipe_dir.path().join("recipe.toml"), recipe).unwrap();
+    std::fs::write(recipe_dir.path().join("test_mixed.py"), MIXED_TESTS).unwrap();
+    std::fs::write(recipe_dir.path().join("test_broken.py"), "import nowhere\n").unwrap();
+    // The shipped recipe runs in the same Pyodide session, after the broken copy.
     let output = emwheel()
-        .arg("test")
+        .args(["--json", "test", "--test-timeout", "5"])
         .arg(recipe_dir.path())
+        .arg(repo().join("recipes/six"))
         .arg("--dist")
         .arg(wheel.parent().unwrap())
         .output()
@@ -66,6 +95,41 @@ fn a_failing_test_shows_the_python_traceback() {
         !stderr.contains("pyodide.asm.js"),
         "the minified runtime leaked:\n{stderr}"
     );
+    assert!(stderr.contains("assert (2 + 2) == 5"), "{stderr}");
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let results = document["results"].as_array().unwrap();
+    let outcomes: std::collections::BTreeMap<String, String> = results[0]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["nodeid"].as_str().unwrap().into(),
+                t["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("test_broken.py", "error"),
+        ("test_mixed.py::test_fails", "failed"),
+        ("test_mixed.py::test_hangs", "failed"),
+        ("test_mixed.py::test_passes", "passed"),
+        ("test_mixed.py::test_runs_after_the_hang", "passed"),
+        ("test_mixed.py::test_skipped", "skipped"),
+    ];
+    let expected = expected.map(|(id, outcome)| (id.to_string(), outcome.to_string()));
+    assert_eq!(outcomes, expected.into_iter().collect(), "{document}");
+    assert_eq!(results[0]["passed"], false);
+    assert!(stderr.contains("per-test timeout"), "{stderr}");
+    // The shipped recipe's own Pyodide-style test files pass in the same session.
+    assert_eq!(results[1]["passed"], true, "{document}");
+    let shipped: Vec<&str> = results[1]["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(shipped, ["passed", "passed"], "{document}");
 }
 
 #[test]

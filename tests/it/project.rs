@@ -70,29 +70,76 @@ fn a_projects_test_command_runs_in_pyodide_and_its_status_is_emwheels() {
         &[],
     );
     assert_eq!(output.status.code(), Some(3), "the command's own status");
-    let output = test_project(dist.path(), "pytest tests", &[]);
-    let stderr = assert_user_error(&output);
-    assert!(
-        stderr.contains("only `python` runs inside Pyodide"),
-        "{stderr}"
+    // Any command runs: the console script of a test requirement, a pytest fixture.
+    let output = test_project(
+        dist.path(),
+        "pytest -x tests/test_with_fixture.py",
+        &["--test-requires", "pytest"],
     );
+    assert_success(&output);
+}
+
+/// Runs a program of the venv in the project directory.
+fn in_venv(venv: &std::path::Path, program: &str, args: &[&str]) -> std::process::Output {
+    let project = repo().join("tests/fixtures/unittest-project");
+    std::process::Command::new(venv.join("bin").join(program))
+        .args(args)
+        .current_dir(project)
+        .output()
+        .unwrap()
 }
 
 #[test]
-fn test_requirements_install_from_the_users_index() {
-    let root = tempfile::tempdir().unwrap();
-    let (dist, site) = (root.path().join("dist"), root.path().join("site"));
-    build(&repo().join("tests/fixtures/unittest-project"), &dist);
-    let index_dist = root.path().join("index-dist");
-    build(&repo().join("tests/fixtures/cxx-ext"), &index_dist);
-    std::fs::create_dir_all(&site).unwrap();
-    let server = crate::index::Server::start(&site);
-    crate::index::index(&index_dist, &site, Some(&server.url));
-    let index_url = format!("{}/simple", server.url);
-    let command = "python -c 'import adder, cxx_ext; print(\"both\", adder.add(1, 1))'";
-    let extra = ["--test-requires", "cxx-ext", "--index-url", &index_url];
-    let output = test_project(&dist, command, &extra);
+fn a_venv_pip_installs_and_pytest_runs_a_projects_suite() {
+    let dist = tempfile::tempdir().unwrap();
+    let wheel = build(&repo().join("tests/fixtures/unittest-project"), dist.path());
+    let venv = tempfile::tempdir().unwrap();
+    let output = emwheel().arg("venv").arg(venv.path()).output().unwrap();
     assert_success(&output);
+    let wheel = wheel.to_str().unwrap();
+    // The project's wasm wheel from a file, pytest (pure) from the index.
+    assert_success(&in_venv(
+        venv.path(),
+        "python",
+        &["-m", "pip", "install", wheel, "pytest"],
+    ));
+    let output = in_venv(
+        venv.path(),
+        "python",
+        &["-m", "pytest", "tests/test_with_fixture.py"],
+    );
+    assert_success(&output);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("1 passed"), "{stdout}");
+    // The console script pip wrote runs the same suite, and a failing test fails it.
+    assert_success(&in_venv(
+        venv.path(),
+        "pytest",
+        &["-q", "tests/test_with_fixture.py"],
+    ));
+    let output = in_venv(venv.path(), "pytest", &["-q", "tests/failing_adder.py"]);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("AssertionError"),
+        "{output:?}"
+    );
+    // Exit codes and stdin as CPython's.
+    let output = in_venv(venv.path(), "python", &["-c", "import sys; sys.exit(7)"]);
+    assert_eq!(output.status.code(), Some(7));
+    // A wheel for another platform is refused with micropip's reason.
+    let foreign = dist
+        .path()
+        .join("foreign-1.0-cp313-cp313-manylinux_2_17_x86_64.whl");
+    std::fs::copy(wheel, &foreign).unwrap();
+    let output = in_venv(
+        venv.path(),
+        "python",
+        &["-m", "pip", "install", foreign.to_str().unwrap()],
+    );
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("both 2"), "{stderr}");
+    assert!(
+        stderr.contains("platform") && stderr.contains("not compatible"),
+        "{stderr}"
+    );
 }
