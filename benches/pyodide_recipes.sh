@@ -62,6 +62,7 @@ build = subprocess.run(
      "--target", target, "--keep-going", "--json", "--no-progress"],
     capture_output=True, text=True)
 (out / "build-recipes.stderr").write_text(build.stderr)
+(out / "build-recipes.json").write_text(build.stdout)
 try:
     document = json.loads(build.stdout)
 except json.JSONDecodeError:
@@ -78,6 +79,22 @@ def first_line(text: str) -> str:
 
 
 packages = {p["name"].lower(): p for p in document.get("packages", [])}
+
+
+def failure(package: dict) -> str:
+    """A failure's first error line; for a package skipped because a dependency failed, the
+    dependency's, so that the cause shows (a library whose source is on GitHub, …)."""
+    dependency = re.search(r"dependency `([^`]+)` failed", package.get("note") or "")
+    if package["status"] == "skipped" and dependency:
+        cause = packages.get(dependency.group(1).lower(), {})
+        return f"needs {dependency.group(1)}, which failed: {failure(cause)}" if cause else package["note"]
+    text = package.get("error") or package.get("note") or ""
+    host = re.search(r"Could not resolve host: (\S+)", text) or re.search(r"https?://([^/\s]+)/\S* cannot be fetched", text)
+    if host:
+        return f"source unreachable here ({host.group(1)})"
+    return first_line(text)
+
+
 rows = []
 for name in selected:
     package = packages.get(name.lower())
@@ -89,7 +106,7 @@ for name in selected:
         rows.append((name, kinds[name], "not built", "", "not in build-recipes' report"))
         continue
     if package["status"] not in ("built", "cached"):
-        rows.append((name, kinds[name], package["status"], "", first_line(package.get("error") or package.get("note"))))
+        rows.append((name, kinds[name], package["status"], "", failure(package)))
         continue
     test = subprocess.run(
         [emwheel, "test", str(recipes / name), "--dist", str(out / "dist"), "--target", target, "--json"],
