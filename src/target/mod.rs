@@ -4,6 +4,7 @@
 mod default;
 mod headers;
 mod hostpython;
+mod infer;
 mod install;
 mod sysconfig;
 mod xbuildenv;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use hostpython::HostPython;
+pub use infer::{resolve_for, InputTags};
 pub use install::{install, InstallOptions, InstallSource};
 
 use crate::toolchain::EmccVersion;
