@@ -99,7 +99,9 @@ fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|path| lock_tags(path))
         .collect::<miette::Result<Vec<_>>>()?;
-    let target = args.target.target_for(&tags.into_iter().flatten().collect::<Vec<_>>())?;
+    let target = args
+        .target
+        .target_for(&tags.into_iter().flatten().collect::<Vec<_>>())?;
     let base = Lockfile::from_base(&target_lock(&target), true)?;
     let merged = Lockfile::merge(&args.lockfiles, &base)?;
     merged.write(&args.output)?;

@@ -156,7 +156,12 @@ impl TargetArgs {
 fn wheel_tags(paths: &[std::path::PathBuf]) -> Vec<InputTags> {
     paths
         .iter()
-        .filter_map(|path| path.file_name()?.to_str()?.parse::<crate::wheel::WheelName>().ok())
+        .filter_map(|path| {
+            path.file_name()?
+                .to_str()?
+                .parse::<crate::wheel::WheelName>()
+                .ok()
+        })
         .filter_map(|name| InputTags::of_wheel(&name))
         .collect()
 }

@@ -177,10 +177,7 @@ fn exactness(target: &Target, toolchains: &[Toolchain]) -> String {
         ));
     }
     if let Some(host) = target.cross_host() {
-        reasons.push(format!(
-            "host Python {host}, not {}",
-            target.python_xy()
-        ));
+        reasons.push(format!("host Python {host}, not {}", target.python_xy()));
     }
     match (emcc, reasons.is_empty()) {
         (Some(emcc), true) => format!(

@@ -65,7 +65,10 @@ pub fn resolve_for(name: Option<&str>, inputs: &[InputTags]) -> Result<Target, T
     let Some(first) = inputs.first() else {
         return resolve(name);
     };
-    if let Some(other) = inputs.iter().find(|tags| tags.platform_tag != first.platform_tag) {
+    if let Some(other) = inputs
+        .iter()
+        .find(|tags| tags.platform_tag != first.platform_tag)
+    {
         return Err(invalid(
             format!("the inputs are for different targets: `{first}` and `{other}`"),
             "give one command the inputs of one target".to_string(),

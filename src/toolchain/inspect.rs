@@ -89,7 +89,10 @@ pub(super) fn check_files(bin_dir: &Path) -> Result<(), ToolchainError> {
     let emcc = bin_dir.join("emcc");
     for path in launcher_paths(&emcc) {
         if !path.exists() {
-            return Err(damaged(path, format!("is missing (`{}` runs it)", emcc.display())));
+            return Err(damaged(
+                path,
+                format!("is missing (`{}` runs it)", emcc.display()),
+            ));
         }
     }
     let version_file = emscripten_dir(bin_dir).join(VERSION_FILE);
@@ -123,9 +126,10 @@ pub(super) fn check_directory_name(
     version: EmccVersion,
 ) -> Result<(), ToolchainError> {
     let homes = [crate::home::toolchains_dir(), crate::home::emsdk_dir()];
-    let installed = bin_dir
-        .ancestors()
-        .find(|dir| dir.parent().is_some_and(|parent| homes.iter().any(|h| h == parent)));
+    let installed = bin_dir.ancestors().find(|dir| {
+        dir.parent()
+            .is_some_and(|parent| homes.iter().any(|h| h == parent))
+    });
     let named = installed
         .and_then(|dir| dir.file_name())
         .and_then(|name| EmccVersion::parse(&name.to_string_lossy()));
@@ -174,7 +178,10 @@ mod tests {
     fn reads_versions_after_the_word_version() {
         let clang = "Debian clang version 21.1.8 (14)";
         assert_eq!(version_after_word(clang).as_deref(), Some("21.1.8"));
-        assert_eq!(version_after_word("wasm-opt version 131").as_deref(), Some("131"));
+        assert_eq!(
+            version_after_word("wasm-opt version 131").as_deref(),
+            Some("131")
+        );
         assert_eq!(version_after_word("clang 21"), None);
     }
 

@@ -2,8 +2,8 @@
 
 pub mod cache;
 mod discover;
-pub mod install;
 mod inspect;
+pub mod install;
 mod version_cache;
 pub mod wrapper;
 
