@@ -79,7 +79,8 @@ fn clone_and_activate(staging: &Path, version: EmccVersion) -> Result<(), Toolch
     };
     // pyodide-build clones with `--filter=blob:none`; a shallow clone is as small and also
     // works for local repositories.
-    let clone = Cmd::new("git")
+    let git = which::which("git").map_err(|_| ToolchainError::GitNotFound)?;
+    let clone = Cmd::new(git)
         .args(["clone", "--depth", "1", &repository])
         .arg(staging);
     step("git clone", clone)?;

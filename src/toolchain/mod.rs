@@ -66,10 +66,14 @@ pub enum ToolchainError {
         /// Every toolchain found, `version (origin)`, comma-separated.
         installed: String,
     },
+    /// `emwheel toolchain install` needs git.
+    #[error("`git` not found on PATH; `emwheel toolchain install` clones emsdk with it")]
+    #[diagnostic(help("install git (`apt-get install git`)"))]
+    GitNotFound,
     /// A step of `emwheel toolchain install` failed.
     #[error("`emwheel toolchain install` failed at `{step}`")]
     #[diagnostic(help(
-        "the command's output is above; to clone from a mirror, set {}=URL",
+        "the command and the end of its output are above; to clone from a mirror, set {}=URL",
         install::REPOSITORY_VARIABLE
     ))]
     InstallStep {
