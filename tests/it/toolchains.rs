@@ -258,12 +258,15 @@ fn fake_toolchain(home: &Path, dir_version: &str, emcc_version: &str, file_versi
     let script = format!(
         "#!/bin/sh\necho 'emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) {emcc_version} (fake)'\n"
     );
-    let emcc = bin.join("emcc");
-    std::fs::write(&emcc, script).unwrap();
-    let mut permissions = std::fs::metadata(&emcc).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&emcc, permissions).unwrap();
+    write_executable(&bin.join("emcc"), &script);
     std::fs::write(bin.join("emscripten-version.txt"), file_version).unwrap();
+}
+
+/// Writes a script with mode 755.
+fn write_executable(path: &Path, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, script).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 fn doctor(home: &Path) -> String {
@@ -340,11 +343,7 @@ esac
 "#,
         log = log.display()
     );
-    let emsdk = repo.join("emsdk");
-    std::fs::write(&emsdk, script).unwrap();
-    let mut permissions = std::fs::metadata(&emsdk).unwrap().permissions();
-    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-    std::fs::set_permissions(&emsdk, permissions).unwrap();
+    write_executable(&repo.join("emsdk"), &script);
     let git = |args: &[&str]| {
         let output = Command::new("git")
             .args(["-c", "user.name=t", "-c", "user.email=t@t"])
