@@ -99,9 +99,12 @@ fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
         .iter()
         .map(|path| lock_tags(path))
         .collect::<miette::Result<Vec<_>>>()?;
-    let target = args
-        .target
-        .target_for(&tags.into_iter().flatten().collect::<Vec<_>>())?;
+    let mut tags: Vec<InputTags> = tags.into_iter().flatten().collect();
+    // Lockfiles of different targets: `Lockfile::merge` refuses them, naming the files.
+    if tags.iter().any(|t| *t != tags[0]) {
+        tags.clear();
+    }
+    let target = args.target.target_for(&tags)?;
     let base = Lockfile::from_base(&target_lock(&target), true)?;
     let merged = Lockfile::merge(&args.lockfiles, &base)?;
     merged.write(&args.output)?;
