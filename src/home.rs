@@ -59,6 +59,11 @@ pub fn python_headers_dir(xy: &str) -> PathBuf {
         .join(format!("python{xy}"))
 }
 
+/// libffi's source tree, which `scripts/setup` unpacks for the target's `ffi.h`.
+pub fn libffi_source_dir() -> PathBuf {
+    toolchain_dir().join("libffi")
+}
+
 /// Downloaded sources, one directory per sha256.
 pub fn sources_dir() -> PathBuf {
     home().join("sources")

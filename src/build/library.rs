@@ -126,9 +126,10 @@ pub fn check_host_requirements(
     target: &str,
 ) -> Result<(), BuildError> {
     for name in requirements {
+        // A recipe dir of either format: `recipe.toml` or Pyodide's `meta.yaml`.
         let recipe = recipes_dir
             .map(|dir| dir.join(name))
-            .filter(|dir| dir.join(crate::recipe::RECIPE_FILE).is_file());
+            .filter(|dir| dir.is_dir());
         let build = recipe
             .as_deref()
             .and_then(|dir| crate::recipe::load(dir).ok())
@@ -530,6 +531,20 @@ mod tests {
             "host requirement `libyaml` is not built for target `0.29.5`"
         );
         assert!(check_host_requirements(&[], Some(&recipes), &prefix, "0.29.5").is_ok());
+    }
+
+    #[test]
+    fn a_package_recipe_in_meta_yaml_form_is_a_host_requirement_built_with_its_dependent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let prefix = LibraryPrefix {
+            root: tmp.path().join("libraries/0.29.5"),
+        };
+        let recipes = tmp.path().join("packages");
+        fs_err::create_dir_all(recipes.join("six")).unwrap();
+        let meta = "package:\n  name: six\n  version: 1.16.0\nsource:\n  url: https://x.org/six-1.16.0.tar.gz\n  sha256: 1e61c37477a1626458e36f7b1d82aa5c9b094fa4802892072e49de9c60c4c926\n";
+        fs_err::write(recipes.join("six/meta.yaml"), meta).unwrap();
+        let six = ["six".to_string()];
+        assert!(check_host_requirements(&six, Some(&recipes), &prefix, "0.29.5").is_ok());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::hostpython::HostPython;
 use super::xbuildenv::XBuildEnv;
 use super::{
-    cross_sysconfig_dir, headers, include_dir, platform_tag, python_xy, sysconfig, Target,
+    cross_sysconfig_dir, headers, include_dir, libffi, platform_tag, python_xy, sysconfig, Target,
     TargetError, TargetInfo,
 };
 use crate::pip::Form;
@@ -395,7 +395,8 @@ fn place_sysconfigdata(inputs: &Inputs, python: &str) -> Result<PathBuf, TargetE
 
 /// Lays out the target's `include/pythonX.Y` and returns where the headers came from: the
 /// xbuildenv's as they are, else CPython headers of the same `X.Y` (`--headers`, the host's,
-/// or those `scripts/setup` unpacked) with `pyconfig.h` rewritten for wasm32.
+/// or those `scripts/setup` unpacked) with `pyconfig.h` rewritten for wasm32 and libffi's
+/// headers beside them, as in Pyodide's own.
 fn place_headers(
     inputs: &Inputs,
     python: &str,
@@ -416,6 +417,7 @@ fn place_headers(
     let source = header_source(inputs.options.headers.as_deref(), python, host)?;
     headers::check_version(&source, &python_xy(python))?;
     headers::assemble(&source, vars, &dest)?;
+    libffi::place(&crate::home::libffi_source_dir(), &dest)?;
     Ok(source)
 }
 

@@ -6,6 +6,7 @@ mod headers;
 mod hostpython;
 mod infer;
 mod install;
+mod libffi;
 mod sysconfig;
 mod xbuildenv;
 

@@ -152,6 +152,34 @@ fn numpy_builds_from_its_sdist_and_inverts_a_matrix_in_pyodide() {
     crate::common::assert_pass_in_pyodide(&recipes, out.path());
 }
 
+/// cffi against the target's libffi headers, and a cffi-based package built with the host's
+/// cffi of the target's version: argon2-cffi-bindings, whose SSE2 code emcc maps onto wasm
+/// SIMD, computes the reference Argon2id test vector in Pyodide.
+#[test]
+fn cffi_and_a_cffi_package_with_sse2_code_build_and_hash_in_pyodide() {
+    let out = tempfile::tempdir().unwrap();
+    let selection = ["argon2-cffi-bindings"];
+    let output = crate::graph::build_recipes(&repo().join("recipes"), out.path(), &selection);
+    assert_success(&output);
+    let calls = out
+        .path()
+        .join(".emwheel/logs/argon2-cffi-bindings.compiler.log");
+    let calls = std::fs::read_to_string(calls).unwrap();
+    let sse2_on_wasm_simd = calls.lines().any(|line| {
+        let call: serde_json::Value = serde_json::from_str(line).unwrap();
+        let rewritten = call["rewritten"].as_array().unwrap();
+        ["-msse2", "-mrelaxed-simd"]
+            .iter()
+            .all(|flag| rewritten.iter().any(|arg| arg == flag))
+    });
+    assert!(
+        sse2_on_wasm_simd,
+        "libargon2's opt.c did not compile with SSE2 on wasm SIMD"
+    );
+    let recipes = ["cffi", "argon2-cffi-bindings"].map(recipe);
+    crate::common::assert_pass_in_pyodide(&recipes, out.path());
+}
+
 /// Every `-I…/numpy/_core/include` in a package's compiler calls (`compiler.log`, a JSON
 /// object a call) names a build environment whose `_numpyconfig.h` says a `long` is 4 bytes,
 /// as on wasm32 (8 on the x86_64 host). Meson writes the directory relative to its build

@@ -92,6 +92,17 @@ pub(super) const DROPPED_FLAG_PREFIXES: &[&str] = &[
     "-J",
 ];
 
+/// x86 SIMD flags that emcc itself understands: with `-msimd128` or `-mrelaxed-simd` in the
+/// call or the recipe's flags, emcc maps them onto wasm SIMD (defining `__SSE2__` and the rest),
+/// as pyodide-build lets them through; without wasm SIMD they are dropped like other host-only
+/// `-m` flags, so code that guards intrinsics with `#ifdef __SSE2__` takes its portable path.
+pub(super) const EMULATED_X86_SIMD_FLAGS: &[&str] = &[
+    "-msse", "-msse2", "-msse3", "-mssse3", "-msse4", "-msse4.1", "-msse4.2", "-mavx",
+];
+
+/// The flags that turn on wasm SIMD, which emcc's x86 SIMD emulation needs.
+pub(super) const WASM_SIMD_FLAGS: &[&str] = &["-msimd128", "-mrelaxed-simd"];
+
 /// Libraries that do not exist for the target (pywasmcross drops these too).
 pub(super) const DROPPED_LIBRARIES: &[&str] = &["ffi", "gfortran"];
 
@@ -238,6 +249,10 @@ impl CommandLine {
         let mut filter = ArgFilter {
             config,
             used_libraries: HashSet::new(),
+            wasm_simd: self
+                .flags()
+                .chain(config.cflags.iter().map(String::as_str))
+                .any(|flag| WASM_SIMD_FLAGS.contains(&flag)),
         };
         let mut out = Vec::new();
         for arg in &self.args {
@@ -288,6 +303,8 @@ pub(super) struct ArgFilter<'a> {
     config: &'a WrapperConfig,
     /// `-l` names seen so far: emcc fails on a library given twice (pywasmcross).
     used_libraries: HashSet<String>,
+    /// Whether the call or the recipe turns on wasm SIMD (see [`EMULATED_X86_SIMD_FLAGS`]).
+    wasm_simd: bool,
 }
 
 impl ArgFilter<'_> {
@@ -304,6 +321,9 @@ impl ArgFilter<'_> {
         flag: &str,
         value: Option<&str>,
     ) -> Result<Vec<String>, WrapperError> {
+        if self.wasm_simd && EMULATED_X86_SIMD_FLAGS.contains(&flag) {
+            return Ok(words(flag, value));
+        }
         if is_dropped_flag(flag) {
             return Ok(Vec::new());
         }

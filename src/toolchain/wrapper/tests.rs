@@ -130,6 +130,8 @@ fn rewrites_calls() {
                 -mfpmath=sse -fstack-protector-strong -fstack-clash-protection -ffile-prefix-map=/b=. \
                 -fcf-protection -fno-strict-overflow -m64 -static-libgcc -shared-libgcc -Jmod",
          "emcc", "-c a.c {C}"),
+        // x86 SIMD flags emcc emulates stay when the call turns on wasm SIMD
+        ("cc", "-c a.c -msimd128 -msse2 -mssse3 -mavx2 -mno-sse2", "emcc", "-c a.c -msimd128 -msse2 -mssse3 {C}"),
         // system headers go, the target's stay even under /usr, host Python's are mapped
         ("cc", "-c a.c -I/usr/include -I/usr/local/include -I /usr/include/freetype2 \
                 -isystem /usr/local/include -Iinclude -I{T}",
@@ -281,6 +283,18 @@ fn configured_optimization_and_debug_flags_win_over_the_packages() {
             "`{tool} {call}` with {cflags:?} {cxxflags:?} {ldflags:?}"
         );
     }
+}
+
+#[test]
+fn a_recipes_wasm_simd_flag_keeps_the_x86_simd_flags_emcc_emulates() {
+    // argon2-cffi-bindings compiles its SSE2 code with `-msse2` on x86 hosts; Pyodide's recipe
+    // gives `cflags: -mrelaxed-simd` so that emcc maps SSE2 onto wasm SIMD.
+    let mut config = config();
+    config.cflags.push("-mrelaxed-simd".to_owned());
+    let (_, args) =
+        outcome(rewrite("cc", &strings("-c opt.c -msse2 -march=native"), &config).unwrap());
+    assert!(args.contains(&"-msse2".to_owned()), "{args:?}");
+    assert!(!args.iter().any(|a| a.starts_with("-march")), "{args:?}");
 }
 
 #[test]
