@@ -35,6 +35,22 @@ pub fn toolchain_dir() -> PathBuf {
     home().join("toolchain")
 }
 
+/// The exact toolchains `scripts/setup` unpacks, one directory per Emscripten version
+/// (`toolchains/6.0.5/bin/emcc`).
+pub fn toolchains_dir() -> PathBuf {
+    home().join("toolchains")
+}
+
+/// The emsdks `emwheel toolchain install` clones, one per Emscripten version.
+pub fn emsdk_dir() -> PathBuf {
+    home().join("emsdk")
+}
+
+/// Host Pythons `scripts/setup` installs, one venv per `X.Y` (`pythons/3.15/bin/python3.15`).
+pub fn pythons_dir() -> PathBuf {
+    home().join("pythons")
+}
+
 /// CPython `include/pythonX.Y` headers for targets whose `X.Y` no host interpreter has:
 /// `scripts/setup` unpacks Debian's `libpythonX.Y-dev` below `toolchain/python-dev`.
 pub fn python_headers_dir(xy: &str) -> PathBuf {

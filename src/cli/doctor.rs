@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::target;
-use crate::toolchain::Toolchain;
+use crate::toolchain::{Toolchain, ToolchainError};
 use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]
@@ -16,13 +16,25 @@ pub(super) struct DoctorArgs {
 }
 
 pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
-    let toolchain = Toolchain::find(args.emsdk.as_deref())?;
-    println!(
-        "emcc {} in {} (found through {})",
-        toolchain.version,
-        toolchain.bin_dir.display(),
-        toolchain.origin
-    );
+    let found = Toolchain::discover(args.emsdk.as_deref());
+    if found.is_empty() {
+        return Err(ToolchainError::NotFound { searched: vec![] }.into());
+    }
+    let mut damaged = None;
+    for result in found {
+        match result {
+            Ok(toolchain) => println!(
+                "emcc {} in {} (found through {})",
+                toolchain.version,
+                toolchain.bin_dir.display(),
+                toolchain.origin
+            ),
+            Err(error) => {
+                ui.warn(&error.to_string());
+                damaged.get_or_insert(error);
+            }
+        }
+    }
     let node = which::which("node")
         .map_err(|_| miette::miette!(help = "install Node.js 18 or newer", "`node` not found"))?;
     println!("node {}", node.display());
@@ -37,5 +49,8 @@ pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
             installed.info.name, files, installed.info.emscripten_version
         );
     }
-    Ok(())
+    match damaged {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
 }

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use super::TargetArgs;
 use crate::index::lock::Lockfile;
 use crate::index::{read_all, wheels_in};
-use crate::target::Target;
+use crate::target::{InputTags, Target};
 use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]
@@ -94,7 +94,17 @@ fn print_lockfile(ui: &Ui, lockfile: serde_json::Value, path: &Path) {
 }
 
 fn run_merge(args: MergeArgs, ui: &Ui) -> miette::Result<()> {
-    let target = args.target.target()?;
+    let tags = args
+        .lockfiles
+        .iter()
+        .map(|path| lock_tags(path))
+        .collect::<miette::Result<Vec<_>>>()?;
+    let mut tags: Vec<InputTags> = tags.into_iter().flatten().collect();
+    // Lockfiles of different targets: `Lockfile::merge` refuses them, naming the files.
+    if tags.iter().any(|t| *t != tags[0]) {
+        tags.clear();
+    }
+    let target = args.target.target_for(&tags)?;
     let base = Lockfile::from_base(&target_lock(&target), true)?;
     let merged = Lockfile::merge(&args.lockfiles, &base)?;
     merged.write(&args.output)?;
@@ -144,6 +154,19 @@ pub(super) fn write_lock(
         wheels: wheels.len(),
         packages: lock.package_count(),
     })
+}
+
+/// The tags of the target a lockfile's `info` names; `None` when it names none.
+fn lock_tags(path: &Path) -> miette::Result<Option<InputTags>> {
+    let text = fs_err::read_to_string(path).map_err(|e| miette::miette!("{e}"))?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        miette::miette!(
+            help = "the file is damaged or not a pyodide-lock.json",
+            "`{}` is not valid JSON: {e}",
+            path.display()
+        )
+    })?;
+    Ok(InputTags::of_lock_info(&document["info"]))
 }
 
 /// The target's own lockfile.

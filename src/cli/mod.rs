@@ -15,13 +15,14 @@ mod serve;
 mod target;
 mod test;
 mod test_project;
+mod toolchain;
 mod venv;
 
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::target::Target;
+use crate::target::{InputTags, Target};
 use crate::toolchain::{Toolchain, ALLOW_MISMATCH_VARIABLE};
 use crate::ui::{Progress, Ui};
 
@@ -46,6 +47,9 @@ pub struct Cli {
 enum Command {
     /// Check the toolchain and targets, and say how to fix what is missing.
     Doctor(doctor::DoctorArgs),
+    /// List the emcc toolchains found, or install the emsdk release a target needs.
+    #[command(subcommand)]
+    Toolchain(toolchain::ToolchainCommand),
     /// Install, list, choose and remove cross-build targets (Pyodide versions).
     #[command(subcommand)]
     Target(target::TargetCommand),
@@ -122,17 +126,25 @@ impl TargetArgs {
         Ok(crate::target::resolve(self.target.as_deref())?)
     }
 
-    /// The chosen target and an emcc that matches it (or a visible warning when allowed).
+    /// The target the inputs name (see [`crate::target::resolve_for`]): `--target` must fit
+    /// them, and is needed only when several installed targets do.
+    fn target_for(&self, inputs: &[InputTags]) -> miette::Result<Target> {
+        Ok(crate::target::resolve_for(self.target.as_deref(), inputs)?)
+    }
+
+    /// The chosen target and the toolchain of its Emscripten version (or, when none is and
+    /// the mismatch is allowed, another one with a visible warning).
     fn resolve(&self, ui: &Ui) -> miette::Result<(Target, Toolchain)> {
         let target = self.target()?;
-        let toolchain = Toolchain::find(self.emsdk.as_deref())?;
         let required = target.emscripten_version().ok_or_else(|| {
             miette::miette!(
                 "target `{}` records no Emscripten version",
                 target.info.name
             )
         })?;
-        if let Some(mismatch) = toolchain.check_version(required, self.allow_emcc_mismatch)? {
+        let (toolchain, mismatch) =
+            Toolchain::for_target(self.emsdk.as_deref(), required, self.allow_emcc_mismatch)?;
+        if let Some(mismatch) = mismatch {
             ui.warn(&format!(
                 "{mismatch}; building anyway because the mismatch was allowed"
             ));
@@ -140,6 +152,21 @@ impl TargetArgs {
         target::warn_cross_host(&target, ui);
         Ok((target, toolchain))
     }
+}
+
+/// The tags of the wheel files among `paths` (recipes, directories and pure wheels say
+/// nothing of their target), for [`TargetArgs::target_for`].
+fn wheel_tags(paths: &[std::path::PathBuf]) -> Vec<InputTags> {
+    paths
+        .iter()
+        .filter_map(|path| {
+            path.file_name()?
+                .to_str()?
+                .parse::<crate::wheel::WheelName>()
+                .ok()
+        })
+        .filter_map(|name| InputTags::of_wheel(&name))
+        .collect()
 }
 
 /// Writes data lines to stdout; a reader that stops early (`| head`) ends the output quietly
@@ -164,6 +191,7 @@ pub fn main() -> ExitCode {
     let ui = Ui::new(cli.quiet, !cli.no_progress, cli.json);
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args, &ui),
+        Command::Toolchain(command) => toolchain::run(command, &ui),
         Command::Target(command) => target::run(command, &ui),
         Command::Config(command) => config::run(command),
         Command::Build(args) => build::run(args, &ui),

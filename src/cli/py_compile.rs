@@ -20,10 +20,11 @@ pub(super) struct PyCompileArgs {
 }
 
 pub(super) fn run(args: PyCompileArgs, ui: &Ui) -> miette::Result<()> {
-    let target = args.target.target()?;
+    let wheels = wheels(&args.inputs)?;
+    let target = args.target.target_for(&super::wheel_tags(&wheels))?;
     let compiler = BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?;
     let mut replaced = Vec::new();
-    for wheel in wheels(&args.inputs)? {
+    for wheel in wheels {
         let (written, compiled) =
             compiler.compile_wheel(&wheel, &target.python_tag(), source_date_epoch())?;
         replaced.push((wheel, written.clone()));

@@ -81,7 +81,7 @@ pub(super) fn run(args: ReportArgs, ui: &Ui) -> miette::Result<()> {
 
 /// Times every wheel with the target's Pyodide and host Python.
 fn measure_loads(args: &ReportArgs, wheels: &[PathBuf], ui: &Ui) -> miette::Result<Vec<LoadTimes>> {
-    let target = args.target.target()?;
+    let target = args.target.target_for(&super::wheel_tags(wheels))?;
     let runtime = target.pyodide();
     let compiler = BytecodeCompiler::new(&target.info.host_python, &target.python_xy())?;
     let bench = LoadBench {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use crate::target::{self, InstallOptions, InstallSource, Target};
+use crate::toolchain::Toolchain;
 use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +124,10 @@ the limited API, setup.py code that branches on `sys.version_info`",
 
 fn list() -> miette::Result<()> {
     let (targets, default) = target::list_with_default()?;
+    let toolchains: Vec<Toolchain> = Toolchain::discover(None)
+        .into_iter()
+        .filter_map(Result::ok)
+        .collect();
     super::print_data(targets.iter().enumerate().map(|(index, installed)| {
         let info = &installed.info;
         let host = match installed.cross_host() {
@@ -140,12 +145,47 @@ fn list() -> miette::Result<()> {
             ""
         };
         format!(
-            "{}\tPython {}\tEmscripten {}\t{}{tag_origin}\t{host}\theaders from {}{marker}",
+            "{}\tPython {}\tEmscripten {}\t{}{tag_origin}\t{host}\theaders from {}\t{}{marker}",
             info.name,
             info.python_version,
             info.emscripten_version,
             info.platform_tag,
-            info.headers_from.display()
+            info.headers_from.display(),
+            exactness(installed, &toolchains)
         )
     }))
+}
+
+/// Whether a build for `target` is exact (the emcc of its Emscripten version and a host
+/// Python of its `X.Y`), or why not.
+fn exactness(target: &Target, toolchains: &[Toolchain]) -> String {
+    let required = target.emscripten_version();
+    let emcc = toolchains
+        .iter()
+        .find(|toolchain| Some(toolchain.version) == required);
+    let mut reasons = Vec::new();
+    if emcc.is_none() {
+        let found: Vec<String> = toolchains.iter().map(|t| t.version.to_string()).collect();
+        let found = if found.is_empty() {
+            "none".to_string()
+        } else {
+            found.join(", ")
+        };
+        reasons.push(format!(
+            "no emcc {} (found: {found}; `emwheel toolchain install {}`)",
+            target.info.emscripten_version, target.info.emscripten_version
+        ));
+    }
+    if let Some(host) = target.cross_host() {
+        reasons.push(format!("host Python {host}, not {}", target.python_xy()));
+    }
+    match (emcc, reasons.is_empty()) {
+        (Some(emcc), true) => format!(
+            "exact (emcc {} from {}, host Python {})",
+            emcc.version,
+            emcc.origin,
+            target.python_xy()
+        ),
+        _ => format!("not exact: {}", reasons.join("; ")),
+    }
 }

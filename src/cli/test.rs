@@ -53,7 +53,7 @@ pub(super) struct TestArgs {
 }
 
 pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
-    let target = args.target.target()?;
+    let target = args.target.target_for(&super::wheel_tags(&args.inputs))?;
     if let Some(dir) = &args.project {
         return run_project(&args, dir, &target, ui);
     }

@@ -106,8 +106,9 @@ fn distance(xy: &str, minor: u32) -> (u32, std::cmp::Reverse<u32>) {
 }
 
 /// Every CPython 3 found, as (minor version, interpreter): `python3.X` on PATH (pyenv's shims
-/// answer for every version but run only the selected one, so they are skipped) and the
-/// newest pyenv installation of each `3.X`.
+/// answer for every version but run only the selected one, so they are skipped), the newest
+/// pyenv installation of each `3.X`, and the venvs `scripts/setup` makes in emwheel's home
+/// (`pythons/3.X`, Debian sid's 3.14 and 3.15).
 fn candidates() -> Vec<(u32, PathBuf)> {
     let mut found: Vec<(u32, PathBuf)> = (6..=30)
         .filter_map(|minor| {
@@ -116,12 +117,28 @@ fn candidates() -> Vec<(u32, PathBuf)> {
             (!shim).then_some((minor, path))
         })
         .collect();
-    for (minor, path) in pyenv_pythons() {
+    for (minor, path) in pyenv_pythons().into_iter().chain(home_pythons()) {
         if !found.iter().any(|(known, _)| *known == minor) {
             found.push((minor, path));
         }
     }
     found
+}
+
+/// The venvs in emwheel's `pythons/3.X` directories.
+fn home_pythons() -> Vec<(u32, PathBuf)> {
+    let Ok(entries) = fs_err::read_dir(crate::home::pythons_dir()) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let minor = name.strip_prefix("3.")?.parse::<u32>().ok()?;
+            let python = entry.path().join(format!("bin/python3.{minor}"));
+            python.is_file().then_some((minor, python))
+        })
+        .collect()
 }
 
 /// The newest pyenv installation of each `3.X`, e.g. `~/.pyenv/versions/3.13.0/bin/python3.13`.

@@ -289,7 +289,12 @@ fn assemble(inputs: &Inputs) -> Result<TargetInfo, TargetError> {
     let host = HostPython::find(&xy, inputs.options.host_python.as_deref())?;
     let sysconfigdata = place_sysconfigdata(inputs, &info.python)?;
     // Paths inside the sysconfigdata are evaluated against where the target will live.
-    let vars = sysconfig::read(&host.path, &sysconfigdata, &inputs.final_dir)?;
+    let mut vars = sysconfig::read(&host.path, &sysconfigdata, &inputs.final_dir)?;
+    let original = fs_err::read_to_string(&sysconfigdata)?;
+    if let Some(repaired) = sysconfig::unquoted_platform(&original, &vars) {
+        fs_err::write(&sysconfigdata, repaired)?;
+        vars = sysconfig::read(&host.path, &sysconfigdata, &inputs.final_dir)?;
+    }
     let headers_from = place_headers(inputs, &info.python, &host, &vars)?;
     if host.version != xy {
         place_cross_sysconfigdata(inputs.staging, &sysconfigdata, &vars, &xy, &host.version)?;

@@ -4,6 +4,7 @@
 mod default;
 mod headers;
 mod hostpython;
+mod infer;
 mod install;
 mod libffi;
 mod sysconfig;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use hostpython::HostPython;
+pub use infer::{resolve_for, InputTags};
 pub use install::{install, InstallOptions, InstallSource};
 
 use crate::toolchain::EmccVersion;

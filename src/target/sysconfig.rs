@@ -116,6 +116,20 @@ pub fn side_module_flags(base_cflags: &str, python_include: &Path) -> SideModule
     }
 }
 
+/// The sysconfigdata with `SOABI_PLATFORM` unquoted, when the distribution's value carries
+/// literal double quotes: Pyodide 315.0.0-alpha.2 has `'"wasm32-emscripten"'`, from which
+/// setuptools names limited-API extensions `_x.abi3-"wasm32-emscripten".so`, a file Pyodide
+/// never imports (its own suffixes say `.abi3-wasm32-emscripten.so`). Appended as an
+/// assignment so that every other line stays the distribution's; `None` when nothing is
+/// quoted.
+pub fn unquoted_platform(original: &str, vars: &BuildTimeVars) -> Option<String> {
+    let value = string(vars, "SOABI_PLATFORM").ok()?;
+    let inner = value.strip_prefix('"')?.strip_suffix('"')?;
+    Some(format!(
+        "{original}\n# emwheel: the distribution's SOABI_PLATFORM carried literal quotes.\nbuild_time_vars[\"SOABI_PLATFORM\"] = \"{inner}\"\n"
+    ))
+}
+
 /// The sysconfigdata build backends see in cross-version mode: the target's, with `SOABI`
 /// naming the host's version (`cpython-314-…` becomes `cpython-313-…`); appended as an
 /// assignment so that every other line stays the distribution's.
@@ -201,6 +215,17 @@ mod tests {
             let flags = flags_for(base);
             assert_eq!(flags_for(&flags.cflags.join(" ")), flags, "{base}");
         }
+    }
+
+    #[test]
+    fn only_a_quoted_soabi_platform_is_unquoted() {
+        let vars = |value: &str| -> BuildTimeVars {
+            serde_json::from_value(serde_json::json!({ "SOABI_PLATFORM": value })).unwrap()
+        };
+        let repaired = unquoted_platform("x = 1", &vars("\"wasm32-emscripten\"")).unwrap();
+        assert!(repaired.starts_with("x = 1\n"), "{repaired}");
+        assert!(repaired.ends_with("build_time_vars[\"SOABI_PLATFORM\"] = \"wasm32-emscripten\"\n"));
+        assert_eq!(unquoted_platform("x = 1", &vars("wasm32-emscripten")), None);
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Finding emcc, reading its version and comparing it with the target's.
 
 pub mod cache;
+mod discover;
+mod inspect;
+pub mod install;
 mod version_cache;
 pub mod wrapper;
 
@@ -50,16 +53,49 @@ pub enum ToolchainError {
         /// The line it printed.
         first_line: String,
     },
-    /// emcc is not the version the target was built with.
-    #[error("emcc {found} does not match the target's Emscripten {required}")]
+    /// No toolchain found is the version the target was built with.
+    #[error("emcc {found} does not match the target's Emscripten {required} (installed toolchains: {installed})")]
     #[diagnostic(help(
-        "install emcc {required} (`emsdk install {required} && emsdk activate {required}`) and pass `--emsdk`, or pick a target built with {found}; to build anyway (the wheels may not load), pass `--allow-emcc-mismatch` or set {ALLOW_MISMATCH_VARIABLE}=1"
+        "install emcc {required} with `emwheel toolchain install {required}` (or activate an emsdk of {required} and pass `--emsdk`), or pick a target built with {found}; to build anyway (the wheels may not load), pass `--allow-emcc-mismatch` or set {ALLOW_MISMATCH_VARIABLE}=1"
     ))]
     Mismatch {
-        /// The version of the emcc found.
+        /// The version of the emcc that would be used.
         found: EmccVersion,
         /// The version the target requires.
         required: EmccVersion,
+        /// Every toolchain found, `version (origin)`, comma-separated.
+        installed: String,
+    },
+    /// `emwheel toolchain install` needs git.
+    #[error("`git` not found on PATH; `emwheel toolchain install` clones emsdk with it")]
+    #[diagnostic(help("install git (`apt-get install git`)"))]
+    GitNotFound,
+    /// A step of `emwheel toolchain install` failed.
+    #[error("`emwheel toolchain install` failed at `{step}`")]
+    #[diagnostic(help(
+        "the command and the end of its output are above; to clone from a mirror, set {}=URL",
+        install::REPOSITORY_VARIABLE
+    ))]
+    InstallStep {
+        /// The step (`git clone`, `emsdk install`, `emsdk activate`).
+        step: String,
+        /// What failed.
+        #[source]
+        source: Box<CmdError>,
+    },
+    /// A file of emwheel's home could not be read or written.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// A toolchain's file is missing or malformed.
+    #[error("damaged toolchain: `{}` {problem}", file.display())]
+    #[diagnostic(help(
+        "reinstall the toolchain (`scripts/setup`, or `emwheel toolchain install VERSION --force`)"
+    ))]
+    Damaged {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong with it.
+        problem: String,
     },
 }
 
@@ -97,8 +133,10 @@ pub enum Origin {
     EmsdkVariable,
     /// `emcc` on PATH.
     Path,
-    /// The toolchain `scripts/setup` installed under emwheel's home.
+    /// A toolchain `scripts/setup` installed under emwheel's home.
     Setup,
+    /// An emsdk `emwheel toolchain install` cloned under emwheel's home.
+    Installed,
 }
 
 impl fmt::Display for Origin {
@@ -108,6 +146,7 @@ impl fmt::Display for Origin {
             Origin::EmsdkVariable => "EMSDK",
             Origin::Path => "PATH",
             Origin::Setup => "scripts/setup",
+            Origin::Installed => "emwheel toolchain install",
         })
     }
 }
@@ -124,28 +163,56 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
-    /// Finds emcc: `--emsdk DIR`, then an activated emsdk (`EMSDK`), then `emcc` on PATH,
-    /// then the toolchain `scripts/setup` installed. Its version is read once and remembered
-    /// in emwheel's home until emcc's files change.
-    pub fn find(emsdk_flag: Option<&Path>) -> Result<Self, ToolchainError> {
-        let candidates = candidates(emsdk_flag);
-        let found = candidates
-            .iter()
-            .find(|(dir, _)| dir.join("emcc").is_file())
-            .cloned();
-        let Some((bin_dir, origin)) = found else {
-            return Err(ToolchainError::NotFound {
-                searched: candidates.into_iter().map(|(dir, _)| dir).collect(),
-            });
+    /// Every toolchain found, in precedence order (`--emsdk DIR`, `EMSDK`, `emcc` on PATH,
+    /// then those under emwheel's home): each with its version, or the error that makes it
+    /// unusable (a damaged one names its file).
+    pub fn discover(emsdk_flag: Option<&Path>) -> Vec<Result<Self, ToolchainError>> {
+        discover::discover(emsdk_flag)
+    }
+
+    /// The toolchain a build for Emscripten `required` uses: with `--emsdk`, that one; else
+    /// the first found whose version is `required`; else the first found, if the mismatch is
+    /// allowed (returned as a warning for the caller to show), and an error listing every
+    /// toolchain found if not.
+    pub fn for_target(
+        emsdk_flag: Option<&Path>,
+        required: EmccVersion,
+        allow_mismatch: bool,
+    ) -> Result<(Self, Option<ToolchainError>), ToolchainError> {
+        let (chosen, others) = discover::select(emsdk_flag, required)?;
+        if chosen.version == required {
+            return Ok((chosen, None));
+        }
+        let installed = std::iter::once(&chosen)
+            .chain(&others)
+            .map(|t| format!("{} ({})", t.version, t.origin))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mismatch = ToolchainError::Mismatch {
+            found: chosen.version,
+            required,
+            installed,
         };
-        let cache_file = crate::home::cache_dir().join("emcc-version.json");
-        let version =
-            version_cache::cached_version(&bin_dir.join("emcc"), &cache_file, read_version)?;
-        Ok(Toolchain {
-            bin_dir,
-            version,
-            origin,
-        })
+        if allow_mismatch {
+            Ok((chosen, Some(mismatch)))
+        } else {
+            Err(mismatch)
+        }
+    }
+
+    /// The version of its clang, e.g. `21.1.8`, or `unknown`.
+    pub fn clang_version(&self) -> String {
+        let llvm = inspect::parts(&self.bin_dir).0;
+        llvm.map(|dir| inspect::tool_version(&dir.join("clang")))
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
+    /// The version of its binaryen (wasm-opt), e.g. `131`, or `unknown`.
+    pub fn binaryen_version(&self) -> String {
+        let binaryen = inspect::parts(&self.bin_dir).1;
+        binaryen
+            .map(|dir| inspect::tool_version(&dir.join("bin/wasm-opt")))
+            .unwrap_or_else(|| "unknown".to_string())
     }
 
     /// The emcc executable.
@@ -158,11 +225,12 @@ impl Toolchain {
     /// `bin/`, however the toolchain was found).
     pub fn emscripten_root(&self) -> Option<PathBuf> {
         let has_cmake = |dir: &Path| dir.join(EMSCRIPTEN_CMAKE).is_file();
+        let launched = Some(inspect::emscripten_dir(&self.bin_dir)).filter(|dir| has_cmake(dir));
         let real = fs_err::canonicalize(self.emcc())
             .ok()
-            .and_then(|emcc| parent(&emcc))
+            .and_then(|emcc| discover::parent(&emcc))
             .filter(|dir| has_cmake(dir));
-        real.or_else(|| {
+        launched.or(real).or_else(|| {
             let setup = self.bin_dir.join("../emscripten/usr/share/emscripten");
             has_cmake(&setup).then(|| fs_err::canonicalize(&setup).unwrap_or(setup))
         })
@@ -176,56 +244,6 @@ impl Toolchain {
         file.is_file()
             .then(|| fs_err::canonicalize(&file).unwrap_or(file))
     }
-
-    /// Compares with the target's Emscripten version. A mismatch is an error unless allowed,
-    /// in which case it is returned as a warning for the caller to show.
-    pub fn check_version(
-        &self,
-        required: EmccVersion,
-        allow_mismatch: bool,
-    ) -> Result<Option<ToolchainError>, ToolchainError> {
-        if self.version == required {
-            return Ok(None);
-        }
-        let mismatch = ToolchainError::Mismatch {
-            found: self.version,
-            required,
-        };
-        if allow_mismatch {
-            Ok(Some(mismatch))
-        } else {
-            Err(mismatch)
-        }
-    }
-}
-
-fn candidates(emsdk_flag: Option<&Path>) -> Vec<(PathBuf, Origin)> {
-    let mut candidates = Vec::new();
-    if let Some(dir) = emsdk_flag {
-        candidates.push((emsdk_bin_dir(dir), Origin::Flag));
-    }
-    if let Some(dir) = std::env::var_os("EMSDK").filter(|dir| !dir.is_empty()) {
-        candidates.push((emsdk_bin_dir(Path::new(&dir)), Origin::EmsdkVariable));
-    }
-    if let Some(dir) = which::which("emcc").ok().and_then(|emcc| parent(&emcc)) {
-        candidates.push((dir, Origin::Path));
-    }
-    candidates.push((crate::home::toolchain_dir().join("bin"), Origin::Setup));
-    candidates
-}
-
-/// An emsdk root keeps emcc in `upstream/emscripten`; a plain directory holds it directly.
-fn emsdk_bin_dir(dir: &Path) -> PathBuf {
-    let upstream = dir.join("upstream/emscripten");
-    if upstream.join("emcc").is_file() {
-        upstream
-    } else {
-        dir.to_path_buf()
-    }
-}
-
-fn parent(path: &Path) -> Option<PathBuf> {
-    path.parent().map(Path::to_path_buf)
 }
 
 fn read_version(emcc: &Path) -> Result<EmccVersion, ToolchainError> {
@@ -269,25 +287,5 @@ mod tests {
         assert_eq!(EmccVersion::parse("4_0_9"), Some(EmccVersion(4, 0, 9)));
         assert_eq!(EmccVersion::parse("4.0"), None);
         assert_eq!(EmccVersion::parse("4.0.9.1"), None);
-    }
-
-    #[test]
-    fn mismatch_is_an_error_unless_allowed() {
-        let toolchain = Toolchain {
-            bin_dir: PathBuf::from("/x"),
-            version: EmccVersion(3, 1, 69),
-            origin: Origin::Path,
-        };
-        let required = EmccVersion(4, 0, 9);
-        let error = toolchain.check_version(required, false).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "emcc 3.1.69 does not match the target's Emscripten 4.0.9"
-        );
-        assert!(toolchain.check_version(required, true).unwrap().is_some());
-        assert!(toolchain
-            .check_version(EmccVersion(3, 1, 69), false)
-            .unwrap()
-            .is_none());
     }
 }

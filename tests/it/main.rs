@@ -17,4 +17,5 @@ mod project;
 mod sandbox;
 mod shard;
 mod targets;
+mod toolchains;
 mod trust;

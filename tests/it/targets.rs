@@ -448,7 +448,7 @@ fn a_wheel_for_another_target_is_refused_before_pyodide_starts() {
         .unwrap();
     let stderr = assert_user_error(&output);
     assert!(
-        stderr.contains("cannot install on target 314.0.7: its Python/ABI tags `cp313-cp313` (the target takes `cp314`) and platform tag `pyemscripten_2025_0_wasm32` (the target takes `pyemscripten_2026_0_wasm32`)"),
+        stderr.contains("`--target 314.0.7` is `cp314-pyemscripten_2026_0_wasm32`, but the input is for `cp313-pyemscripten_2025_0_wasm32`"),
         "{stderr}"
     );
     assert!(

@@ -2,7 +2,8 @@
 //!
 //! The rules follow pyodide-build's `pywasmcross.py`. As there, a compile is the call's own
 //! arguments (filtered), the declaration checks, `cflags` (C++: then `cxxflags`) and the target
-//! headers; a shared link is its own arguments, `-Wl,--fatal-warnings`, `ldflags` and the export
+//! headers; a shared link is its own arguments, `-Wl,--fatal-warnings` (after `-Wl,--experimental-pic`,
+//! see [`SHARED_LINK_FLAGS`]), `ldflags` and the export
 //! flags. The package's own `-O3` or `-g` are not removed: the configured flags come after them,
 //! and the last `-O` and `-g` win. Those flags are pyodide-build's defaults (`-Oz` last; see
 //! `target::sysconfig::side_module_flags`) followed by the recipe's. Where this module differs,
@@ -371,7 +372,9 @@ fn rewrite_driver(
             invocation
                 .args
                 .extend(library_dir_flag(config, "-L", "lib"));
-            invocation.args.push("-Wl,--fatal-warnings".to_owned());
+            invocation
+                .args
+                .extend(SHARED_LINK_FLAGS.iter().map(ToString::to_string));
             invocation.args.extend(config.ldflags.iter().cloned());
             let (flags, export_list) = export_flags(&line, config)?;
             invocation.args.extend(flags);
@@ -380,6 +383,13 @@ fn rewrite_driver(
     }
     Ok(Rewrite::Run(invocation))
 }
+
+/// What every shared link gets before `ldflags`. `--fatal-warnings` as in pywasmcross.
+/// `--experimental-pic` is what emcc itself passed to wasm-ld up to 3.x: emcc 6.0.5 no longer
+/// does (its LLVM no longer warns), but with Debian's LLVM 21 wasm-ld then warns
+/// "creating shared libraries, with -shared, is not yet stable" on every side module, which
+/// `--fatal-warnings` turns into a failure. wasm-ld 19 and 21 both accept it.
+const SHARED_LINK_FLAGS: &[&str] = &["-Wl,--experimental-pic", "-Wl,--fatal-warnings"];
 
 /// What a compile gets added: the declaration checks, the configured flags, the target headers
 /// (pywasmcross adds `-I` of the target include dir to every compile too).

@@ -40,7 +40,9 @@ fn expand(line: &str) -> Vec<String> {
     let errors = DECLARATION_ERRORS.join(" ");
     let c = format!("{errors} {CFLAGS} -I{{T}}");
     let cxx = format!("{errors} {CFLAGS} {CXXFLAGS} -I{{T}}");
-    let so = format!("-Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=2 {EXPORTS_FLAG}");
+    let so = format!(
+        "-Wl,--experimental-pic -Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=2 {EXPORTS_FLAG}"
+    );
     let line = line
         .replace("{CXX}", &cxx)
         .replace("{C}", &c)
@@ -232,7 +234,9 @@ fn whole_archive_is_side_module_1_without_list() {
         ..config()
     };
     let rewrite = rewrite("cc", &strings("-shared a.o -o m.so"), &config).unwrap();
-    let expected = format!("-shared a.o -o m.so -Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=1");
+    let expected = format!(
+        "-shared a.o -o m.so -Wl,--experimental-pic -Wl,--fatal-warnings {LDFLAGS} -sSIDE_MODULE=1"
+    );
     assert_eq!(outcome(rewrite), ("emcc".into(), strings(&expected)));
 }
 
