@@ -577,9 +577,13 @@ fn use_rust(
     // Under setup's emcc 3.1.69, Rust links go through setup's emcc whose binaryen drops
     // the feature options binaryen 120 rejects; any other emcc links as it is.
     let setup_emcc = rust::toolchain_dir().join("emcc/emcc");
-    let emcc = match context.toolchain.bin_dir == crate::home::toolchain_dir().join("bin")
-        && setup_emcc.is_file()
-    {
+    let setup_bin = fs_err::canonicalize(rust::toolchain_dir())
+        .ok()
+        .and_then(|dir| dir.parent().map(|parent| parent.join("bin")));
+    let emcc = match setup_emcc.is_file()
+        && setup_bin.is_some_and(|bin| {
+            fs_err::canonicalize(&context.toolchain.bin_dir).is_ok_and(|ours| ours == bin)
+        }) {
         true => setup_emcc,
         false => context.toolchain.bin_dir.join("emcc"),
     };

@@ -279,7 +279,7 @@ fn ensure_std(
         .output;
     let sources = fs_err::read(toolchain.join("lib/rustlib/src/rust/library/Cargo.lock"))?;
     let identity = format!(
-        "format 1\n{rustc}\nrust-src {}\ntarget {TARGET}\nrustflags {flags}\npanic {}\n",
+        "format 2\n{rustc}\nrust-src {}\ntarget {TARGET}\nrustflags {flags}\npanic {}\n",
         crate::hash::sha256_bytes(&sources),
         panic.name()
     );
@@ -333,7 +333,12 @@ fn ensure_std(
         .env("RUSTC", toolchain.join("bin/rustc"))
         .env("CARGO_TARGET_DIR", staging.path().join("target"))
         .env("CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_LINKER", emcc)
-        .env("CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_RUSTFLAGS", flags)
+        // Bitcode beside the machine code, as in rustup's std: crates with `lto = true`
+        // (orjson) link it into their LTO.
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_EMSCRIPTEN_RUSTFLAGS",
+            format!("{flags} -C embed-bitcode=yes"),
+        )
         .env("CARGO_BUILD_JOBS", jobs())
         .dir(&work)
         .run_logged(log)?;

@@ -24,14 +24,16 @@ pub fn test_home() -> PathBuf {
     home
 }
 
-/// Links the CPython headers of the setup toolchain into an emwheel home, where emwheel looks
+/// Links the CPython headers and the Rust toolchain of the setup toolchain into an emwheel home, where emwheel looks
 /// for them. emcc is not linked: tests name it through `EMSDK`, or take it away.
 fn link_toolchain(home: &Path) {
     let toolchain = home.join("toolchain");
     std::fs::create_dir_all(&toolchain).unwrap();
-    let link = toolchain.join("python-dev");
-    if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(toolchain_dir().join("python-dev"), &link).unwrap();
+    for part in ["python-dev", "rust"] {
+        let link = toolchain.join(part);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(toolchain_dir().join(part), &link).unwrap();
+        }
     }
 }
 
