@@ -21,6 +21,7 @@ fn cached_std_builds() -> usize {
 
 #[test]
 fn rust_packages_build_and_pass_in_pyodide() {
+    crate::common::ensure_target();
     let out = tempfile::tempdir().unwrap();
     // `emwheel build .` on a maturin project (the fixture has a recipe only for its test).
     let project = repo().join("tests/fixtures/pyo3-ext");
