@@ -890,6 +890,9 @@ fn diagnose(
             return Some(help);
         }
     }
+    if let Some(help) = rust::missing_system_library(output) {
+        return Some(help);
+    }
     let missing_header = output.lines().find_map(|line| {
         line.split("fatal error: '")
             .nth(1)?

@@ -127,6 +127,28 @@ pub fn describe() -> Result<String, RustError> {
     ))
 }
 
+/// A help line when a crate's build script failed for want of a C library for the target
+/// (`openssl-sys`, `libz-sys`, …): which library recipe to add. `None` for other failures.
+pub fn missing_system_library(output: &str) -> Option<String> {
+    let marker = "failed to run custom build command for `";
+    let krate = output
+        .lines()
+        .find_map(|line| line.split(marker).nth(1)?.split([' ', '`']).next())?;
+    let library = krate.strip_suffix("-sys")?;
+    let library = match library {
+        "libz" => "zlib",
+        other => other.trim_start_matches("lib"),
+    };
+    let hint = match library {
+        "openssl" => " and export `OPENSSL_DIR=$WASM_LIBRARY_DIR` in `build.script`",
+        _ => "",
+    };
+    Some(format!(
+        "the crate `{krate}` needs the C library `{library}` built for the target: add its \
+         library recipe (`{library}`, as Pyodide's recipe tree names it) to `requirements.host`{hint}"
+    ))
+}
+
 /// How a crate's release build panics, which decides the std it needs: a crate whose
 /// release profile aborts (orjson) links `panic_abort`, every other `panic_unwind` (a panic
 /// then becomes Python's `PanicException` and the interpreter lives on).
@@ -419,6 +441,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(Panic::of_source(dir.path()), Panic::Unwind);
+    }
+
+    #[test]
+    fn a_sys_crate_failure_names_the_library_recipe() {
+        let output = "error: failed to run custom build command for `openssl-sys v0.9.109`\n\
+                      Could not find directory of OpenSSL installation";
+        let help = missing_system_library(output).unwrap();
+        assert!(
+            help.contains("`openssl-sys` needs the C library `openssl`"),
+            "{help}"
+        );
+        assert!(help.contains("OPENSSL_DIR=$WASM_LIBRARY_DIR"), "{help}");
+        let zlib = "failed to run custom build command for `libz-sys v1.1.20`";
+        assert!(missing_system_library(zlib).unwrap().contains("`zlib`"));
+        let other = "failed to run custom build command for `pyo3-build-config v0.25.1`";
+        assert_eq!(missing_system_library(other), None);
     }
 
     #[test]
