@@ -14,8 +14,9 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/home/toolchain"
 ln -s "$data/targets" "$work/home/targets"
 for part in rust python-dev; do ln -s "$data/toolchain/$part" "$work/home/toolchain/$part"; done
-seconds() { local start end; start=$(date +%s.%N); "$@" >/dev/null 2>&1; end=$(date +%s.%N); echo "$end - $start" | bc; }
-build() { EMWHEEL_HOME="$work/home" "$emwheel" build "$1" -o "$work/dist" --allow-emcc-mismatch; }
+seconds() { local start end; start=$(date +%s.%N); "$@" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; exit 1; }; end=$(date +%s.%N); echo "$end - $start" | bc; }
+# emcc is setup's, named through EMSDK as the tests do (the fresh home has no toolchain/bin).
+build() { EMWHEEL_HOME="$work/home" EMSDK="$data/toolchain/bin" "$emwheel" build "$1" -o "$work/dist" --allow-emcc-mismatch; }
 # Warm the build environments (maturin from PyPI) with a first fixture build whose std time is
 # read from the std's own record.
 first=$(seconds build tests/fixtures/pyo3-ext)
