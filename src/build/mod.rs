@@ -10,6 +10,7 @@ mod library;
 mod package;
 mod project;
 mod pyproject;
+mod rust;
 mod sandbox;
 mod script;
 mod source;
@@ -24,6 +25,9 @@ pub use isolation::Isolation;
 pub use library::{LibraryPrefix, Manifest, RuntimeZip, MANIFEST_VERSION};
 pub use package::Package;
 pub use project::ProjectSettings;
+pub use rust::{
+    describe as describe_rust, rustflags, RustError, TOOLCHAIN_NAME as RUST_TOOLCHAIN_NAME,
+};
 pub use source::{Origin, SourceSpec};
 
 use crossfiles::CrossPaths;
@@ -217,6 +221,10 @@ pub enum BuildError {
     /// The wheel's bytecode could not be compiled.
     #[error(transparent)]
     PyCompile(#[from] crate::pycompile::PyCompileError),
+    /// A Rust build cannot start.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Rust(#[from] RustError),
     /// A file could not be read or written.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -393,6 +401,10 @@ fn run_steps(
     let env_spec = env_spec(package, &build_system.requires, &prefix, log)?;
     let build_env = BuildEnv::ensure(&target.info.host_python, &env_spec, log)?;
     let mut shell = prepare_shell(package, context, sandbox, &prefix, &build_env)?;
+    if rust::wanted(&package.executables, &build_system) {
+        progress.phase(&package.name, "rust");
+        use_rust(context, sandbox, &mut shell, log)?;
+    }
     check_executables(&package.executables, shell.environment())?;
     if let Some(script) = &package.script {
         progress.phase(&package.name, "script");
@@ -552,6 +564,44 @@ fn prepare_shell(
     let flags = shell.flags_before_script(package);
     sandbox.write_wrapper_config(&wrapper_config(package, context, sandbox, prefix, &flags))?;
     Ok(shell)
+}
+
+/// Puts the Rust toolchain and its cross variables into the build's environment, building
+/// the target's std first if no build has.
+fn use_rust(
+    context: &BuildContext,
+    sandbox: &Sandbox,
+    shell: &mut Shell,
+    log: &mut dyn Write,
+) -> Result<(), BuildError> {
+    // Under setup's emcc 3.1.69, Rust links go through setup's emcc whose binaryen drops
+    // the feature options binaryen 120 rejects; any other emcc links as it is.
+    let setup_emcc = rust::toolchain_dir().join("emcc/emcc");
+    let setup_bin = fs_err::canonicalize(rust::toolchain_dir())
+        .ok()
+        .and_then(|dir| dir.parent().map(|parent| parent.join("bin")));
+    let emcc = match setup_emcc.is_file()
+        && setup_bin.is_some_and(|bin| {
+            fs_err::canonicalize(&context.toolchain.bin_dir).is_ok_and(|ours| ours == bin)
+        }) {
+        true => setup_emcc,
+        false => context.toolchain.bin_dir.join("emcc"),
+    };
+    let path = shell.get("PATH").unwrap_or_default();
+    let build = rust::prepare(
+        &context.target.info,
+        &sandbox.source_dir(),
+        &emcc,
+        &path,
+        log,
+    )?;
+    if let Some(seconds) = build.std_seconds {
+        let _ = writeln!(log, "# built Rust std in {seconds:.1} s");
+    }
+    for (name, value) in &build.vars {
+        shell.set(name, value);
+    }
+    Ok(())
 }
 
 /// Moves what a library recipe's script installed into the target's library prefix.
@@ -839,6 +889,9 @@ fn diagnose(
         if let Some(help) = isolation::sandbox_help(output, sandbox.path()) {
             return Some(help);
         }
+    }
+    if let Some(help) = rust::missing_system_library(output) {
+        return Some(help);
     }
     let missing_header = output.lines().find_map(|line| {
         line.split("fatal error: '")

@@ -61,6 +61,17 @@ const KEYS: &[(&str, Getter)] = &[
     ("python_tag", Target::python_tag),
     ("python_version", |t| t.info.python_version.clone()),
     ("runtime_dir", |t| t.runtime_dir().display().to_string()),
+    // Empty for a target emwheel builds no Rust for (JavaScript exceptions, 0.27).
+    ("rust_toolchain", |t| {
+        crate::build::rustflags(&t.info)
+            .map(|_| crate::build::RUST_TOOLCHAIN_NAME.to_string())
+            .unwrap_or_default()
+    }),
+    ("rustflags", |t| {
+        crate::build::rustflags(&t.info)
+            .unwrap_or_default()
+            .to_string()
+    }),
     ("sysconfig_dir", |t| t.sysconfig_dir().display().to_string()),
     ("target_dir", |t| t.dir.display().to_string()),
 ];
@@ -140,6 +151,8 @@ mod tests {
             "-O2 -g0 -sWASM_BIGINT -fwasm-exceptions -sSIDE_MODULE=1 -Oz"
         );
         assert_eq!(get("host_python_version"), "3.13");
+        assert_eq!(get("rust_toolchain"), "emwheel");
+        assert!(get("rustflags").contains("-Z emscripten-wasm-eh"));
         assert_eq!(
             get("include_dir"),
             "/t/cpython/installs/python-3.14.2/include/python3.14"

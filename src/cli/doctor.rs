@@ -38,6 +38,16 @@ pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
     let node = which::which("node")
         .map_err(|_| miette::miette!(help = "install Node.js 18 or newer", "`node` not found"))?;
     println!("node {}", node.display());
+    // Rust is needed only by Rust packages: its absence is a warning, not a failure.
+    match crate::build::describe_rust() {
+        Ok(line) => println!("{line}"),
+        Err(error) => ui.warn(&format!(
+            "{error}; {}",
+            miette::Diagnostic::help(&error)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        )),
+    }
     let targets = target::list()?;
     if targets.is_empty() {
         ui.warn("no target installed: run `emwheel target install 0.29.5`");

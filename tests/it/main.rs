@@ -14,6 +14,7 @@ mod index;
 mod loads;
 mod metayaml;
 mod project;
+mod rust;
 mod sandbox;
 mod shard;
 mod targets;
