@@ -13,6 +13,11 @@ use crate::pip::{self, Form};
 /// What pytest needs in Pyodide 0.27 and later (Python 3.11+: no exceptiongroup or tomli).
 const PACKAGES: &[&str] = &["pytest", "pluggy", "iniconfig", "packaging"];
 
+/// What newer pytests also import, taken when the lockfile's pytest `depends` on it (pytest 9,
+/// in Pyodide 314, imports pygments). The rest of Pyodide's `depends` list for pytest (attrs,
+/// py, setuptools, …) is left from older pytests, which no longer import them.
+const PACKAGES_WHEN_LISTED: &[&str] = &["pygments"];
+
 /// Why pytest's wheels could not be had.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum PytestWheelsError {
@@ -50,7 +55,7 @@ pub fn ensure(
     let versions = pinned_versions(lockfile)?;
     fs::create_dir_all(cache)?;
     let mut wheels = Vec::new();
-    for (name, version) in PACKAGES.iter().zip(versions) {
+    for (name, version) in versions {
         let requirement = match &version {
             Some(version) => format!("{name}=={version}"),
             None => (*name).to_string(),
@@ -64,19 +69,29 @@ pub fn ensure(
     Ok(wheels)
 }
 
-fn pinned_versions(lockfile: &Path) -> Result<Vec<Option<String>>, PytestWheelsError> {
+/// Each package pytest needs for this target, with the lockfile's version of it.
+fn pinned_versions(
+    lockfile: &Path,
+) -> Result<Vec<(&'static str, Option<String>)>, PytestWheelsError> {
     let bad = |reason: String| PytestWheelsError::Lockfile {
         path: lockfile.to_path_buf(),
         reason,
     };
     let text = fs::read_to_string(lockfile).map_err(|e| bad(e.to_string()))?;
     let lock: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let listed = lock["packages"]["pytest"]["depends"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let extra = PACKAGES_WHEN_LISTED
+        .iter()
+        .filter(|name| listed.iter().any(|dependency| dependency == **name));
     Ok(PACKAGES
         .iter()
+        .chain(extra)
         .map(|name| {
-            lock["packages"][name]["version"]
-                .as_str()
-                .map(str::to_string)
+            let version = lock["packages"][name]["version"].as_str();
+            (*name, version.map(str::to_string))
         })
         .collect())
 }
@@ -133,8 +148,19 @@ mod tests {
         let versions = pinned_versions(&lock).unwrap();
         assert_eq!(
             versions,
-            [Some("8.3.5".into()), Some("1.5.0".into()), None, None]
+            [
+                ("pytest", Some("8.3.5".into())),
+                ("pluggy", Some("1.5.0".into())),
+                ("iniconfig", None),
+                ("packaging", None)
+            ]
         );
+        let pytest_9 = r#"{"packages": {"pytest": {"version": "9.0.2", "depends": ["py", "pygments"]},
+            "pygments": {"version": "2.19.2"}}}"#;
+        fs::write(&lock, pytest_9).unwrap();
+        let versions = pinned_versions(&lock).unwrap();
+        assert_eq!(versions[4], ("pygments", Some("2.19.2".into())));
+        assert_eq!(versions.len(), 5);
         fs::write(dir.path().join("pytest-8.3.5-py3-none-any.whl"), "").unwrap();
         let found = cached(dir.path(), "pytest", Some("8.3.5")).unwrap();
         assert_eq!(
