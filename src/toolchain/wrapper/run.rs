@@ -105,7 +105,16 @@ pub(super) struct LogEntry<'a> {
 pub(super) fn run_with_config(tool: &str, args: &[String], config: &WrapperConfig) -> i32 {
     let start = Instant::now();
     let (rewritten, result) = match rewrite(tool, args, config) {
-        Ok(rewrite) => (rewrite.command_line(), rewrite.execute()),
+        Ok(rewrite) => {
+            let native = match &rewrite {
+                Rewrite::Run(invocation) => native::try_run(invocation, &config.native_cache_dir()),
+                _ => None,
+            };
+            (
+                rewrite.command_line(),
+                native.unwrap_or_else(|| rewrite.execute()),
+            )
+        }
         Err(error) => (Vec::new(), Err(error)),
     };
     let exit_code = *result.as_ref().unwrap_or(&1);
