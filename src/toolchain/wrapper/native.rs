@@ -151,6 +151,10 @@ impl Shape {
         let mut saw_o = false;
         let mut iter = args.iter();
         while let Some(arg) = iter.next() {
+            let wrapped = |q: char| arg.len() > 1 && arg.starts_with(q) && arg.ends_with(q);
+            if arg.contains('\\') || wrapped('"') || wrapped('\'') {
+                return None;
+            }
             if PER_CALL_FLAGS.contains(&arg.as_str()) {
                 let value = iter.next()?;
                 if value.starts_with('-') || value.contains('\u{1}') {
@@ -167,7 +171,10 @@ impl Shape {
                 let value = iter.next()?;
                 key_args.push(arg.clone());
                 key_args.push(value.clone());
-            } else if let Some(setting) = arg.strip_prefix("-s") {
+            } else if let Some(setting) = arg
+                .strip_prefix("-s")
+                .filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+            {
                 let name = setting.split('=').next().unwrap_or_default();
                 if !KNOWN_SETTINGS.contains(&name) {
                     return None;
@@ -197,11 +204,12 @@ impl Shape {
 }
 
 /// Runs a compile invocation on the fast path; `None` when it must go through emcc
-/// (switched off, not understood, or not a compile).
+/// (switched off, not understood, or not a compile). The flag says whether clang ran directly
+/// (`false`: emcc ran to learn the line).
 pub(super) fn try_run(
     invocation: &Invocation,
     cache_dir: &Path,
-) -> Option<Result<i32, WrapperError>> {
+) -> Option<(bool, Result<i32, WrapperError>)> {
     if std::env::var_os(SWITCH_VARIABLE).is_some_and(|v| v == "0") {
         return None;
     }
@@ -232,7 +240,8 @@ pub(super) fn try_run(
                     .unwrap_or_else(|| arg.clone())
             })
             .collect();
-        return Some(
+        return Some((
+            true,
             Command::new(&entry.clang)
                 .args(&args)
                 .status()
@@ -241,9 +250,9 @@ pub(super) fn try_run(
                     program: entry.clang.clone(),
                     source,
                 }),
-        );
+        ));
     }
-    Some(learn(invocation, &shape, &cache))
+    Some((false, learn(invocation, &shape, &cache)))
 }
 
 /// The cache key: a digest of the emcc program and what it reads, the environment and the shape.
@@ -348,11 +357,18 @@ fn learn(invocation: &Invocation, shape: &Shape, cache: &Path) -> Result<i32, Wr
 /// ends in `<input> -o <output>`, and holds each per-call value only where a placeholder goes.
 fn template(line: &str, shape: &Shape) -> Option<Entry> {
     let rest = line.strip_prefix(' ')?;
-    let (program, args_text) = rest.split_once(' ')?;
-    let args = shlex::split(args_text)?;
-    if python_shlex_join(&args) != args_text {
-        return None;
-    }
+    let (program_text, args_text) = rest.split_once(' ')?;
+    // emcc prints the program with `maybe_quote`: in double quotes unless all `[A-Za-z0-9./_-]`.
+    let plain = |p: &str| p.chars().all(|c| c.is_alphanumeric() || "./-_".contains(c));
+    let program = match program_text
+        .strip_prefix('"')
+        .and_then(|p| p.strip_suffix('"'))
+    {
+        Some(inner) if !plain(inner) && !inner.contains('"') => inner,
+        None if plain(program_text) => program_text,
+        _ => return None,
+    };
+    let args = emcc_split(args_text)?;
     let clang = PathBuf::from(program);
     let name = clang.file_name()?.to_str()?;
     if !clang.is_absolute() || !matches!(name, "clang" | "clang++") {
@@ -393,20 +409,39 @@ fn template(line: &str, shape: &Shape) -> Option<Entry> {
     })
 }
 
-/// Python's `shlex.join`, which emcc uses to print the line.
-fn python_shlex_join(args: &[String]) -> String {
-    let quote = |arg: &String| {
-        let safe = !arg.is_empty()
-            && arg
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_@%+=:,./-".contains(c));
-        if safe {
-            arg.clone()
+/// emcc's `shlex_quote` (tools/shared.py), with which it prints the line: an argument with a
+/// space goes in double quotes with `"` escaped, unless it already starts and ends with a quote;
+/// any other argument is printed as it is.
+fn emcc_quote(arg: &str) -> String {
+    let quoted = |q: char| arg.starts_with(q) && arg.ends_with(q);
+    if arg.contains(' ') && !quoted('"') && !quoted('\'') {
+        format!("\"{}\"", arg.replace('"', "\\\""))
+    } else {
+        arg.to_owned()
+    }
+}
+
+/// Splits a line emcc printed back into arguments: `None` unless printing them again gives the
+/// same line. [`Shape::parse`] refuses the arguments this could read wrongly (backslashes, and
+/// quote-wrapped arguments with spaces, which emcc prints unquoted).
+fn emcc_split(line: &str) -> Option<Vec<String>> {
+    let mut args = Vec::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        if let Some(quoted) = rest.strip_prefix('"') {
+            let end = quoted
+                .find("\" ")
+                .or_else(|| quoted.ends_with('"').then(|| quoted.len() - 1))?;
+            args.push(quoted[..end].replace("\\\"", "\""));
+            rest = quoted[end + 1..].strip_prefix(' ').unwrap_or("");
         } else {
-            format!("'{}'", arg.replace('\'', "'\"'\"'"))
+            let (arg, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            args.push(arg.to_owned());
+            rest = tail;
         }
-    };
-    args.iter().map(quote).collect::<Vec<_>>().join(" ")
+    }
+    let again: Vec<String> = args.iter().map(|a| emcc_quote(a)).collect();
+    (again.join(" ") == line).then_some(args)
 }
 
 /// Writes the entry to a temporary file beside `path` and renames it into place.
@@ -417,4 +452,23 @@ fn write_entry(path: &Path, entry: &Entry) -> std::io::Result<()> {
     file.write_all(&serde_json::to_vec(entry).map_err(std::io::Error::other)?)?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_depfile_call_is_learned_with_placeholders() {
+        let args: Vec<String> = "-Oz -std=c11 -MD -MQ jump.o -MF jump.o.d -c jump.c -o jump.o"
+            .split(' ')
+            .map(String::from)
+            .collect();
+        let shape = Shape::parse(&args).expect("understood");
+        let line = format!(" /usr/lib/llvm-19/bin/clang -target x {}", args.join(" "));
+        let args_text = line.strip_prefix(" /usr/lib/llvm-19/bin/clang ").unwrap();
+        assert!(emcc_split(args_text).is_some());
+        let entry = template(&line, &shape).expect("learned");
+        assert_eq!(entry.args.len(), args.len() + 2);
+    }
 }
