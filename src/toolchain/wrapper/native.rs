@@ -41,6 +41,8 @@ const CLANG_ENVIRONMENT: &[&str] = &[
     "CCC_OVERRIDE_OPTIONS",
     "EMCC_VERBOSE",
     "EMCC_DEBUG",
+    // A compiler cache (`--compiler-cache`) sits in front of emcc's clang: keep it there.
+    "EM_COMPILER_WRAPPER",
 ];
 
 /// `-s` settings whose only effect on a compile is the clang line emcc computes for them.
