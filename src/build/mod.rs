@@ -671,6 +671,7 @@ fn wrapper_config(
             .ok()
             .or_else(|| which::which("llvm-nm").ok()),
         library_prefix: Some(prefix.root().to_path_buf()),
+        native_cache: Some(crate::home::home().join("native-compile")),
     }
 }
 

@@ -13,6 +13,7 @@ mod graph;
 mod index;
 mod loads;
 mod metayaml;
+mod native;
 mod project;
 mod rust;
 mod sandbox;

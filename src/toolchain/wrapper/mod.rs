@@ -38,6 +38,7 @@ use std::process::{Command, ExitStatus};
 use serde::{Deserialize, Serialize};
 
 mod args;
+mod native;
 mod run;
 
 use args::*;
@@ -98,6 +99,10 @@ pub struct WrapperConfig {
     /// every compile and its `lib` on every link, after the call's own directories.
     #[serde(default)]
     pub library_prefix: Option<PathBuf>,
+    /// Where the native compile path caches clang command lines (see `native`);
+    /// `$EMWHEEL_HOME/native-compile` when absent. A build sets it, as it moves `$HOME`.
+    #[serde(default)]
+    pub native_cache: Option<PathBuf>,
 }
 
 /// Which symbols a shared object (a side module) exports.
@@ -227,6 +232,12 @@ impl WrapperConfig {
     pub fn write(&self, path: &Path) -> Result<(), WrapperError> {
         let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         Ok(fs_err::write(path, json)?)
+    }
+
+    fn native_cache_dir(&self) -> PathBuf {
+        self.native_cache
+            .clone()
+            .unwrap_or_else(|| crate::home::home().join("native-compile"))
     }
 
     fn tool(&self, name: &str) -> PathBuf {

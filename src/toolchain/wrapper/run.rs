@@ -98,14 +98,28 @@ pub(super) struct LogEntry<'a> {
     rewritten: Vec<String>,
     seconds: f64,
     exit_code: i32,
+    /// Whether the native compile path ran clang itself.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    native: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
 pub(super) fn run_with_config(tool: &str, args: &[String], config: &WrapperConfig) -> i32 {
     let start = Instant::now();
+    let mut native = false;
     let (rewritten, result) = match rewrite(tool, args, config) {
-        Ok(rewrite) => (rewrite.command_line(), rewrite.execute()),
+        Ok(rewrite) => {
+            let fast = match &rewrite {
+                Rewrite::Run(invocation) => native::try_run(invocation, &config.native_cache_dir()),
+                _ => None,
+            };
+            native = matches!(fast, Some((true, _)));
+            (
+                rewrite.command_line(),
+                fast.map_or_else(|| rewrite.execute(), |(_, result)| result),
+            )
+        }
         Err(error) => (Vec::new(), Err(error)),
     };
     let exit_code = *result.as_ref().unwrap_or(&1);
@@ -119,6 +133,7 @@ pub(super) fn run_with_config(tool: &str, args: &[String], config: &WrapperConfi
             rewritten,
             seconds: start.elapsed().as_secs_f64(),
             exit_code,
+            native,
             error: result.err().map(|e| error_chain(&e)),
         };
         if let Err(error) = append_log(log_file, &entry) {

@@ -27,6 +27,7 @@ fn config() -> WrapperConfig {
         log_file: None,
         llvm_nm: None,
         library_prefix: None,
+        native_cache: None,
     }
 }
 
