@@ -671,7 +671,8 @@ fn wrapper_config(
             .ok()
             .or_else(|| which::which("llvm-nm").ok()),
         library_prefix: Some(prefix.root().to_path_buf()),
-        native_cache: Some(crate::home::home().join("native-compile")),
+        native_cache: crate::toolchain::wrapper::native_compile_requested()
+            .then(|| crate::home::home().join("native-compile")),
     }
 }
 

@@ -44,6 +44,13 @@ mod run;
 use args::*;
 pub use run::{run_as_wrapper, summarize_log, CallSummary};
 
+/// Whether the user turned the native compile path on (`EMWHEEL_NATIVE_COMPILE=1`). It is off
+/// by default until it is proven byte-identical on every shipped recipe's compiles and faster
+/// on whole builds (so far: on a representative set of sources, and per call only).
+pub fn native_compile_requested() -> bool {
+    std::env::var_os(native::SWITCH_VARIABLE).is_some_and(|value| value == "1")
+}
+
 /// The environment variable that names the JSON [`WrapperConfig`] file.
 pub const CONFIG_VARIABLE: &str = "EMWHEEL_WRAPPER_CONFIG";
 
@@ -99,8 +106,9 @@ pub struct WrapperConfig {
     /// every compile and its `lib` on every link, after the call's own directories.
     #[serde(default)]
     pub library_prefix: Option<PathBuf>,
-    /// Where the native compile path caches clang command lines (see `native`);
-    /// `$EMWHEEL_HOME/native-compile` when absent. A build sets it, as it moves `$HOME`.
+    /// Where the native compile path caches clang command lines (see `native`); absent, the
+    /// path is off and every compile goes through emcc. Builds set it only when
+    /// [`native_compile_requested`].
     #[serde(default)]
     pub native_cache: Option<PathBuf>,
 }
@@ -232,12 +240,6 @@ impl WrapperConfig {
     pub fn write(&self, path: &Path) -> Result<(), WrapperError> {
         let json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         Ok(fs_err::write(path, json)?)
-    }
-
-    fn native_cache_dir(&self) -> PathBuf {
-        self.native_cache
-            .clone()
-            .unwrap_or_else(|| crate::home::home().join("native-compile"))
     }
 
     fn tool(&self, name: &str) -> PathBuf {

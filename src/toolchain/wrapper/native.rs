@@ -5,7 +5,8 @@
 //! call's, then `<input> -o <output>`. The first call with a given flag set goes through emcc
 //! with `EMCC_VERBOSE=1`, which prints that line to stderr; the line, with the per-call parts
 //! (input, output, `-MF`/`-MT`/`-MQ` values) turned into placeholders, is cached under
-//! the wrapper config's `native_cache` (`$EMWHEEL_HOME/native-compile/`). Later calls with the same flag set substitute their own
+//! the wrapper config's `native_cache` (`$EMWHEEL_HOME/native-compile/`; builds set it only with
+//! `EMWHEEL_NATIVE_COMPILE=1`: the path is opt-in). Later calls with the same flag set substitute their own
 //! parts and run clang themselves. The cache key holds the emcc program, the files it names (its
 //! config), emcc's `emscripten-version.txt`, every `EM*` variable but emwheel's own, the C/C++ driver and the
 //! flag set; the entry records clang's size and modification time and is ignored when they

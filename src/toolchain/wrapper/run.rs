@@ -110,8 +110,8 @@ pub(super) fn run_with_config(tool: &str, args: &[String], config: &WrapperConfi
     let mut native = false;
     let (rewritten, result) = match rewrite(tool, args, config) {
         Ok(rewrite) => {
-            let fast = match &rewrite {
-                Rewrite::Run(invocation) => native::try_run(invocation, &config.native_cache_dir()),
+            let fast = match (&rewrite, &config.native_cache) {
+                (Rewrite::Run(invocation), Some(cache)) => native::try_run(invocation, cache),
                 _ => None,
             };
             native = matches!(fast, Some((true, _)));
