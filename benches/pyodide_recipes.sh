@@ -27,7 +27,7 @@ export EMWHEEL_ALLOW_EMCC_MISMATCH=1
 mkdir -p "$out"
 "$emwheel" target install "$target" --quiet >/dev/null
 exec python3 - "$emwheel" "$checkout/packages" "$out" "$target" <<'PY'
-import json, re, subprocess, sys, time
+import concurrent.futures, json, re, subprocess, sys, time
 from pathlib import Path
 
 emwheel, recipes, out, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -108,25 +108,39 @@ for name in selected:
     if package["status"] not in ("built", "cached"):
         rows.append((name, kinds[name], package["status"], "", failure(package)))
         continue
+    rows.append((name, kinds[name], "built", None, ""))
+
+
+def test(name: str) -> tuple[bool, str]:
+    """`emwheel test` of one recipe: its imports, and the test files Pyodide's recipe carries."""
     test = subprocess.run(
         [emwheel, "test", str(recipes / name), "--dist", str(out / "dist"), "--target", target, "--json"],
         capture_output=True, text=True)
     try:
         result = json.loads(test.stdout)["results"][0]
-        passed, error = result["passed"], "; ".join(result["failures"])
+        failures = [f if isinstance(f, str) else json.dumps(f) for f in result["failures"]]
+        return result["passed"], "; ".join(failures)
     except (json.JSONDecodeError, KeyError, IndexError):
-        passed, error = False, test.stderr
-    rows.append((name, kinds[name], "built", "imports" if passed else "fails", "" if passed else first_line(error)))
+        return False, test.stderr
 
-imported = sum(1 for row in rows if row[3] == "imports")
+
+with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+    outcomes = dict(zip([r[0] for r in rows if r[3] is None], pool.map(test, [r[0] for r in rows if r[3] is None])))
+rows = [
+    row if row[3] is not None else
+    (row[0], row[1], row[2], "passes" if outcomes[row[0]][0] else "fails", "" if outcomes[row[0]][0] else first_line(outcomes[row[0]][1]))
+    for row in rows
+]
+
+imported = sum(1 for row in rows if row[3] == "passes")
 built = sum(1 for row in rows if row[2] == "built")
 seconds = time.time() - start
 left_out = sorted((name, kind) for name, kind in kinds.items() if kind not in ("sdist", "wheel"))
 lines = [
     f"Sweep of {recipes.parent} for Pyodide {target}: {len(selected)} recipes from PyPI "
     f"({sum(1 for n in selected if kinds[n] == 'sdist')} sdists, {sum(1 for n in selected if kinds[n] == 'wheel')} wheels); "
-    f"**{built} built ({100 * built / max(len(selected), 1):.0f} %), {imported} import in Pyodide "
-    f"({100 * imported / max(len(selected), 1):.0f} %)**; build {built_seconds / 60:.1f} min, in all {seconds / 60:.1f} min.",
+    f"**{built} built ({100 * built / max(len(selected), 1):.0f} %), {imported} "
+    f"({100 * imported / max(len(selected), 1):.0f} %) pass `emwheel test` (imports and Pyodide's own test files)**; build {built_seconds / 60:.1f} min, in all {seconds / 60:.1f} min.",
     "",
     "| recipe | source | build | in Pyodide | first error |",
     "|---|---|---|---|---|",
