@@ -187,22 +187,32 @@ pub fn build_outputs(
 
 /// Runs `emwheel test` on recipes whose wheels are in `dist`; all must pass.
 pub fn assert_pass_in_pyodide<P: AsRef<std::ffi::OsStr>>(recipes: &[P], dist: &Path) {
-    let output = emwheel()
-        .arg("test")
+    let mut command = emwheel();
+    command.args(["test", "--target", TARGET]);
+    assert_pass_with(command, recipes, dist);
+}
+
+/// Runs `command RECIPES --dist DIST`, where `command` is an `emwheel test` with its own
+/// environment and options; every recipe must pass. Returns stderr for further checks.
+pub fn assert_pass_with<P: AsRef<std::ffi::OsStr>>(
+    mut command: Command,
+    recipes: &[P],
+    dist: &Path,
+) -> String {
+    let output = command
         .args(recipes)
         .arg("--dist")
         .arg(dist)
-        .arg("--target")
-        .arg(TARGET)
         .output()
         .unwrap();
     assert_success(&output);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
         stderr.matches(": passed in").count(),
         recipes.len(),
         "{stderr}"
     );
+    stderr
 }
 
 /// Fails with both output streams when the command failed.
