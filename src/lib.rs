@@ -4,8 +4,9 @@
 //! it reports progress through [`ui::Progress`], which the command line implements.
 
 pub mod archive;
-pub mod build;
+pub mod builder;
 pub mod cli;
+pub mod crossenv;
 pub mod fsutil;
 pub mod graph;
 pub mod hash;
@@ -18,7 +19,6 @@ pub mod pycompile;
 pub mod recipe;
 pub mod report;
 pub mod runtime;
-pub mod target;
 pub mod toolchain;
 pub mod ui;
 pub mod wheel;

@@ -7,7 +7,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("target.json"), data).unwrap();
-    if let Ok(target) = emwheel::target::Target::open(dir.path()) {
+    if let Ok(target) = emwheel::crossenv::Target::open(dir.path()) {
         let _ = (
             target.python_tag(),
             target.emscripten_version(),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::TargetArgs;
-use crate::build::{self, BuildContext, Package, ProjectSettings};
+use crate::builder::{self, BuildContext, Package, ProjectSettings};
 use crate::recipe;
 use crate::toolchain::cache::CompilerCache;
 use crate::ui::Ui;
@@ -81,8 +81,8 @@ impl OutputArgs {
     }
 
     /// How build steps are isolated: probed once with `--sandbox`, none without.
-    pub(super) fn isolation(&self) -> Result<Option<build::Isolation>, build::BuildError> {
-        self.sandbox.then(build::Isolation::probe).transpose()
+    pub(super) fn isolation(&self) -> Result<Option<builder::Isolation>, builder::BuildError> {
+        self.sandbox.then(builder::Isolation::probe).transpose()
     }
 }
 
@@ -101,7 +101,7 @@ pub(super) fn run(args: BuildArgs, ui: &Ui) -> miette::Result<()> {
         log_dir: None,
         isolation: args.output.isolation()?,
     };
-    let built = build::build(&package, &context, ui)?;
+    let built = builder::build(&package, &context, ui)?;
     ui.status(&format!(
         "built {} in {:.1}s ({} compiler calls, {:.1}s in emcc)",
         built.path.display(),
@@ -187,5 +187,5 @@ pub(super) fn source_date_epoch() -> u64 {
     std::env::var("SOURCE_DATE_EPOCH")
         .ok()
         .and_then(|value| value.parse().ok())
-        .unwrap_or(build::DEFAULT_SOURCE_DATE_EPOCH)
+        .unwrap_or(builder::DEFAULT_SOURCE_DATE_EPOCH)
 }

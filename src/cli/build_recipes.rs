@@ -9,9 +9,9 @@ use clap::Args;
 
 use super::build::{source_date_epoch, OutputArgs};
 use super::TargetArgs;
-use crate::build::BuildContext;
+use crate::builder::BuildContext;
+use crate::crossenv::Target;
 use crate::graph::{self, BrokenRecipe, Options, PackageReport, Plan, RecipeSet, Report, Status};
-use crate::target::Target;
 use crate::ui::{render_error, Progress, Ui};
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 
 use clap::Subcommand;
 
-use crate::target::{self, Target};
+use crate::crossenv::{self, Target};
 
 #[derive(Debug, Subcommand)]
 pub(super) enum ConfigCommand {
@@ -63,12 +63,12 @@ const KEYS: &[(&str, Getter)] = &[
     ("runtime_dir", |t| t.runtime_dir().display().to_string()),
     // Empty for a target emwheel builds no Rust for (JavaScript exceptions, 0.27).
     ("rust_toolchain", |t| {
-        crate::build::rustflags(&t.info)
-            .map(|_| crate::build::RUST_TOOLCHAIN_NAME.to_string())
+        crate::builder::rustflags(&t.info)
+            .map(|_| crate::builder::RUST_TOOLCHAIN_NAME.to_string())
             .unwrap_or_default()
     }),
     ("rustflags", |t| {
-        crate::build::rustflags(&t.info)
+        crate::builder::rustflags(&t.info)
             .unwrap_or_default()
             .to_string()
     }),
@@ -80,10 +80,10 @@ pub(super) fn run(command: ConfigCommand) -> miette::Result<()> {
     match command {
         ConfigCommand::Get { key, target } => {
             let getter = lookup(&key)?;
-            super::print_data([getter(&target::resolve(target.as_deref())?)])
+            super::print_data([getter(&crossenv::resolve(target.as_deref())?)])
         }
         ConfigCommand::List { target } => {
-            let chosen = target::resolve(target.as_deref())?;
+            let chosen = crossenv::resolve(target.as_deref())?;
             super::print_data(
                 KEYS.iter()
                     .map(|(key, getter)| format!("{key}={}", getter(&chosen))),
@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn known_keys_read_the_target() {
-        let target = crate::target::test_target();
+        let target = crate::crossenv::test_target();
         let get = |key: &str| lookup(key).ok().unwrap()(&target);
         assert_eq!(get("python_version"), "3.14.2");
         assert_eq!(get("python_tag"), "cp314");

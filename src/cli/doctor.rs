@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::target;
+use crate::crossenv;
 use crate::toolchain::{Toolchain, ToolchainError};
 use crate::ui::{Progress, Ui};
 
@@ -39,7 +39,7 @@ pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
         .map_err(|_| miette::miette!(help = "install Node.js 18 or newer", "`node` not found"))?;
     println!("node {}", node.display());
     // Rust is needed only by Rust packages: its absence is a warning, not a failure.
-    match crate::build::describe_rust() {
+    match crate::builder::describe_rust() {
         Ok(line) => println!("{line}"),
         Err(error) => ui.warn(&format!(
             "{error}; {}",
@@ -48,7 +48,7 @@ pub(super) fn run(args: DoctorArgs, ui: &Ui) -> miette::Result<()> {
                 .unwrap_or_default()
         )),
     }
-    let targets = target::list()?;
+    let targets = crossenv::list()?;
     if targets.is_empty() {
         ui.warn("no target installed: run `emwheel target install 0.29.5`");
     }

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::TargetArgs;
+use crate::crossenv::{InputTags, Target};
 use crate::index::lock::Lockfile;
 use crate::index::{read_all, wheels_in};
-use crate::target::{InputTags, Target};
 use crate::ui::{Progress, Ui};
 
 #[derive(Debug, Args)]

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::target::{InputTags, Target};
+use crate::crossenv::{InputTags, Target};
 use crate::toolchain::{Toolchain, ALLOW_MISMATCH_VARIABLE};
 use crate::ui::{Progress, Ui};
 
@@ -123,13 +123,16 @@ struct TargetArgs {
 impl TargetArgs {
     /// The chosen target.
     fn target(&self) -> miette::Result<Target> {
-        Ok(crate::target::resolve(self.target.as_deref())?)
+        Ok(crate::crossenv::resolve(self.target.as_deref())?)
     }
 
-    /// The target the inputs name (see [`crate::target::resolve_for`]): `--target` must fit
+    /// The target the inputs name (see [`crate::crossenv::resolve_for`]): `--target` must fit
     /// them, and is needed only when several installed targets do.
     fn target_for(&self, inputs: &[InputTags]) -> miette::Result<Target> {
-        Ok(crate::target::resolve_for(self.target.as_deref(), inputs)?)
+        Ok(crate::crossenv::resolve_for(
+            self.target.as_deref(),
+            inputs,
+        )?)
     }
 
     /// The chosen target and the toolchain of its Emscripten version (or, when none is and

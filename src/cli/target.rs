@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::target::{self, InstallOptions, InstallSource, Target};
+use crate::crossenv::{self, InstallOptions, InstallSource, Target};
 use crate::toolchain::Toolchain;
 use crate::ui::{Progress, Ui};
 
@@ -61,12 +61,12 @@ pub(super) fn run(command: TargetCommand, ui: &Ui) -> miette::Result<()> {
         TargetCommand::Install(args) => install(args, ui),
         TargetCommand::List => list(),
         TargetCommand::Use { name } => {
-            let chosen = target::use_target(&name)?;
+            let chosen = crossenv::use_target(&name)?;
             ui.status(&format!("target {} is now the default", chosen.info.name));
             Ok(())
         }
         TargetCommand::Remove { name } => {
-            let removed = target::remove(&name)?;
+            let removed = crossenv::remove(&name)?;
             ui.status(&format!(
                 "removed target {} from {}",
                 removed.info.name,
@@ -93,7 +93,7 @@ fn install(args: InstallArgs, ui: &Ui) -> miette::Result<()> {
         sha256: args.sha256,
         force: args.force,
     };
-    let installed = target::install(source.as_ref(), &options)?;
+    let installed = crossenv::install(source.as_ref(), &options)?;
     let info = &installed.info;
     ui.status(&format!(
         "installed target {} (Python {}, Emscripten {}, {}) in {}",
@@ -123,7 +123,7 @@ the limited API, setup.py code that branches on `sys.version_info`",
 }
 
 fn list() -> miette::Result<()> {
-    let (targets, default) = target::list_with_default()?;
+    let (targets, default) = crossenv::list_with_default()?;
     let toolchains: Vec<Toolchain> = Toolchain::discover(None)
         .into_iter()
         .filter_map(Result::ok)

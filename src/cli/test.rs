@@ -8,11 +8,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{test_project, TargetArgs};
+use crate::crossenv::Target;
 use crate::graph::{Found, RecipeSet};
 use crate::recipe;
 use crate::runtime::pytest_wheels;
 use crate::runtime::session::{Unit, UnitResult};
-use crate::target::Target;
 use crate::ui::Ui;
 use crate::wheel::{self, WheelName};
 

@@ -9,7 +9,7 @@ use clap::Args;
 use fs_err as fs;
 
 use super::TargetArgs;
-use crate::target::Target;
+use crate::crossenv::Target;
 use crate::ui::Ui;
 
 /// The launcher `bin/python` runs with Node.js.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::build::Package;
+use crate::builder::Package;
 use crate::hash::{sha256_bytes, sha256_file};
 use crate::recipe::Recipe;
 use crate::wheel::Slim;

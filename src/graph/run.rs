@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::cache::{Cache, CachedWheel, Lookup};
 use super::schedule::{self, Outcome, Schedule};
 use super::{CacheKey, Found, GraphError, Plan, RecipeSet, SharedInputs};
-use crate::build::{self, BuildContext, BuildError, Package};
+use crate::builder::{self, BuildContext, BuildError, Package};
 use crate::recipe::RecipeError;
 use crate::ui::Progress;
 
@@ -289,14 +289,14 @@ impl<'a> Builder<'a> {
             "--force".to_string()
         } else {
             match self.cache.lookup(&package.name, &key) {
-                Lookup::Hit(wheel) if build::cross_build_files_kept(&package, self.context)? => {
+                Lookup::Hit(wheel) if builder::cross_build_files_kept(&package, self.context)? => {
                     return Ok((wheel, None))
                 }
                 Lookup::Hit(_) => "its cross-build files are gone".to_string(),
                 Lookup::Miss(why) => why,
             }
         };
-        let built = build::build(&package, self.context, self.progress)?;
+        let built = builder::build(&package, self.context, self.progress)?;
         let wheel = CachedWheel {
             sha256: crate::hash::sha256_file(&built.path)?,
             path: built.path,

@@ -221,7 +221,7 @@ impl Lockfile {
     /// PEP 508 markers as they evaluate inside this Pyodide.
     fn marker_environment(&self) -> Option<pep508_rs::MarkerEnvironment> {
         let full = self.info["python"].as_str()?;
-        let xy = crate::target::python_xy(full);
+        let xy = crate::crossenv::python_xy(full);
         let platform = self.info["platform"].as_str().unwrap_or("emscripten");
         let release = platform.trim_start_matches("emscripten_").replace('_', ".");
         pep508_rs::MarkerEnvironment::try_from(pep508_rs::MarkerEnvironmentBuilder {

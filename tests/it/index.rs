@@ -6,8 +6,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use emwheel::crossenv::Target;
 use emwheel::runtime::{PyodideRuntime, TestSpec};
-use emwheel::target::Target;
 
 use crate::common::{assert_success, assert_user_error, build, emwheel, repo, test_home, TARGET};
 

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use super::pyproject::BuildSystem;
 use super::BuildError;
+use crate::crossenv::TargetInfo;
 use crate::process::Cmd;
-use crate::target::TargetInfo;
 
 /// The Rust target triple of every Pyodide.
 pub const TARGET: &str = "wasm32-unknown-emscripten";
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn javascript_exception_targets_get_no_rustflags() {
-        let mut info = crate::target::test_target().info;
+        let mut info = crate::crossenv::test_target().info;
         assert_eq!(rustflags(&info), Some(RUSTFLAGS));
         info.abi_version = "2024_0".into();
         assert_eq!(rustflags(&info), None);

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::isolation::{Confinement, Isolation};
 use super::BuildError;
+use crate::crossenv::Target;
 use crate::fsutil::FileLock;
 use crate::process::Cmd;
-use crate::target::Target;
 use crate::toolchain::wrapper::{self, WrapperConfig};
 
 /// A build directory that is removed on success and kept on failure.
@@ -210,7 +210,7 @@ impl Sandbox {
             ("CIBUILDWHEEL".into(), "1".into()),
             (
                 "_PYTHON_SYSCONFIGDATA_NAME".into(),
-                crate::target::SYSCONFIGDATA_NAME.into(),
+                crate::crossenv::SYSCONFIGDATA_NAME.into(),
             ),
             ("_PYTHON_HOST_PLATFORM".into(), target.host_platform()),
             ("PYTHONPATH".into(), path(&target.backend_sysconfig_dir())),
@@ -280,7 +280,7 @@ fn pyodide_build_variables(target: &Target, package: &PackageVars) -> Vec<(Strin
         ("TARGETINSTALLDIR", path(install)),
         ("CPYTHONINSTALL", path(install)),
         ("SYSCONFIGDATA_DIR", path(&target.backend_sysconfig_dir())),
-        ("SYSCONFIG_NAME", crate::target::SYSCONFIGDATA_NAME.into()),
+        ("SYSCONFIG_NAME", crate::crossenv::SYSCONFIGDATA_NAME.into()),
         ("PYVERSION", info.python_version.clone()),
         ("PYMICRO", micro.into()),
         ("PYODIDE", "1".into()),
@@ -417,7 +417,7 @@ mod tests {
     /// Recipes may name these variables in flags (`recipe::substitute`): they must be set.
     #[test]
     fn environment_sets_every_variable_flags_may_name() {
-        let info: crate::target::TargetInfo = serde_json::from_value(serde_json::json!({
+        let info: crate::crossenv::TargetInfo = serde_json::from_value(serde_json::json!({
             "format_version": 1, "name": "0.29.5", "python_version": "3.13.2",
             "emscripten_version": "4.0.9", "abi_version": "2025_0",
             "platform": "emscripten_4_0_9", "platform_tag": "pyemscripten_2025_0_wasm32",

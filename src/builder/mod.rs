@@ -37,9 +37,9 @@ use pyproject::BuildSystem;
 use sandbox::{PackageVars, Sandbox};
 use script::{Flags, Shell};
 
+use crate::crossenv::Target;
 use crate::process::{Cmd, CmdError};
 use crate::pycompile::BytecodeCompiler;
-use crate::target::Target;
 use crate::toolchain::wrapper::{self, Exports, WrapperConfig};
 use crate::toolchain::Toolchain;
 use crate::ui::Progress;
