@@ -1,6 +1,6 @@
 //! emwheel: cross-compiles Python packages into wasm32-emscripten wheels for Pyodide.
 //!
-//! The core (`recipe`, `target`, `build`, `wheel`, `runtime`) knows nothing of the terminal:
+//! The core (`recipe`, `crossenv`, `builder`, `wheel`, `runtime`) knows nothing of the terminal:
 //! it reports progress through [`ui::Progress`], which the command line implements.
 
 pub mod archive;
