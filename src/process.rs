@@ -4,10 +4,13 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Output};
 use std::time::{Duration, Instant};
 
 /// How many lines of a failed command's output an error shows.
 const TAIL_LINES: usize = 40;
+/// How often a command run with a time limit is polled for its exit.
+const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// A command with an explicit environment: nothing leaks from the parent but what it names.
 #[derive(Debug, Clone)]
@@ -16,6 +19,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     inherit_env: bool,
+    stdout_to_stderr: bool,
     dir: Option<PathBuf>,
 }
 
@@ -28,12 +32,30 @@ pub struct Finished {
     pub elapsed: Duration,
 }
 
+/// How a command run with a time limit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// It exited (or was killed by a signal not ours) within the limit.
+    Exited(ExitStatus),
+    /// It outlived the limit and was killed.
+    TimedOut,
+}
+
 /// A command that could not start, or exited non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum CmdError {
     /// The program could not be started at all.
     #[error("could not run `{command}`")]
     Spawn {
+        /// The quoted command line.
+        command: String,
+        /// Why it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Waiting for or killing the running program failed.
+    #[error("could not wait for `{command}`")]
+    Wait {
         /// The quoted command line.
         command: String,
         /// Why it failed.
@@ -54,6 +76,17 @@ pub enum CmdError {
     },
 }
 
+impl CmdError {
+    /// The underlying I/O error (for a failed run, one carrying its message), for callers
+    /// whose own errors hold an [`std::io::Error`].
+    pub fn into_io_error(self) -> std::io::Error {
+        match self {
+            CmdError::Spawn { source, .. } | CmdError::Wait { source, .. } => source,
+            failed @ CmdError::Failed { .. } => std::io::Error::other(failed.to_string()),
+        }
+    }
+}
+
 impl Cmd {
     /// A command that starts with an empty environment.
     pub fn new(program: impl Into<PathBuf>) -> Self {
@@ -62,6 +95,7 @@ impl Cmd {
             args: Vec::new(),
             env: Vec::new(),
             inherit_env: false,
+            stdout_to_stderr: false,
             dir: None,
         }
     }
@@ -124,18 +158,24 @@ impl Cmd {
         }
     }
 
+    /// Sends stdout to stderr in [`Cmd::passthrough`] (emwheel's stdout carries `--json`).
+    pub fn stdout_to_stderr(mut self) -> Self {
+        self.stdout_to_stderr = true;
+        self
+    }
+
     /// Runs in this directory.
     pub fn dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.dir = Some(dir.as_ref().to_path_buf());
         self
     }
 
-    fn expression(&self) -> duct::Expression {
-        let mut expression = duct::cmd(&self.program, &self.args)
-            .stdin_null()
-            .stderr_to_stdout()
-            .stdout_capture()
-            .unchecked();
+    /// The command with its environment, directory and death signal, stdio still to be set.
+    fn base(&self) -> duct::Expression {
+        #[allow(clippy::disallowed_methods)] // the door itself
+        // As an `OsStr`, a bare name is looked up on `PATH`, as `std::process::Command` does
+        // (duct would take a one-word `Path` as relative to the directory).
+        let mut expression = duct::cmd(self.program.as_os_str(), &self.args).unchecked();
         if !self.inherit_env {
             expression = expression.full_env(self.env.iter().cloned());
         } else {
@@ -150,6 +190,18 @@ impl Cmd {
             die_with_parent(command);
             Ok(())
         })
+    }
+
+    /// The command with null stdin and stdout and stderr captured together.
+    fn expression(&self) -> duct::Expression {
+        self.base().stdin_null().stderr_to_stdout().stdout_capture()
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> CmdError {
+        CmdError::Spawn {
+            command: self.to_string(),
+            source,
+        }
     }
 
     /// Runs to completion, capturing stdout and stderr together; a non-zero exit is an error.
@@ -180,7 +232,7 @@ impl Cmd {
         let (output, elapsed) = match &result {
             Ok(finished) => (finished.output.as_str(), Some(finished.elapsed)),
             Err(CmdError::Failed { output, .. }) => (output.as_str(), None),
-            Err(CmdError::Spawn { .. }) => ("", None),
+            Err(CmdError::Spawn { .. } | CmdError::Wait { .. }) => ("", None),
         };
         // A log write failure must not hide the command's own result.
         let _ = writeln!(log, "$ {self}\n{output}");
@@ -189,10 +241,63 @@ impl Cmd {
         }
         result
     }
+    /// Runs with the parent's stdin, stdout and stderr (its terminal), for programs whose
+    /// output is the user's: a project's test command, pip in a Pyodide venv, the compiler
+    /// the wrapper stands in for. How it ended is returned, a non-zero exit included.
+    pub fn passthrough(&self) -> Result<ExitStatus, CmdError> {
+        let mut expression = self.base();
+        if self.stdout_to_stderr {
+            expression = expression.stdout_to_stderr();
+        }
+        let output = expression.run().map_err(|e| self.spawn_error(e))?;
+        Ok(output.status)
+    }
+
+    /// Like [`Cmd::passthrough`], but stderr is captured and returned beside the status
+    /// (the wrapper reads the line emcc prints there and passes the rest on itself).
+    pub fn passthrough_capturing_stderr(&self) -> Result<Output, CmdError> {
+        let expression = self.base().stderr_capture();
+        expression.run().map_err(|e| self.spawn_error(e))
+    }
+
+    /// Runs with null stdin, capturing stdout and stderr apart, for a tool whose stdout is
+    /// data (nm's symbol list). A non-zero exit is not an error here: the caller reads it.
+    pub fn output(&self) -> Result<Output, CmdError> {
+        let expression = self.base().stdin_null().stdout_capture().stderr_capture();
+        expression.run().map_err(|e| self.spawn_error(e))
+    }
+
+    /// Runs with null stdin and stdout and stderr written together to `log`, and waits at
+    /// most `timeout`; past it the child is killed ([`Ended::TimedOut`]).
+    pub fn run_with_timeout(&self, log: &Path, timeout: Duration) -> Result<Ended, CmdError> {
+        let handle = self
+            .base()
+            .stdin_null()
+            .stderr_to_stdout()
+            .stdout_path(log)
+            .start()
+            .map_err(|e| self.spawn_error(e))?;
+        let wait_error = |source| CmdError::Wait {
+            command: self.to_string(),
+            source,
+        };
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(output) = handle.try_wait().map_err(wait_error)? {
+                return Ok(Ended::Exited(output.status));
+            }
+            if Instant::now() >= deadline {
+                handle.kill().map_err(wait_error)?;
+                return Ok(Ended::TimedOut);
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
 }
 
 /// Makes the child receive SIGKILL when emwheel dies, so that a killed build leaves no
 /// backend or pip running on in the build directory or a half-made cache entry.
+#[allow(clippy::disallowed_types)] // the door itself: duct hands over the command it spawns
 fn die_with_parent(command: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: getpid cannot fail; the hook runs between fork and exec and calls only
@@ -303,6 +408,44 @@ mod tests {
             .run()
             .unwrap();
         assert_eq!(finished.output.trim(), libc::SIGKILL.to_string());
+    }
+
+    #[test]
+    fn passthrough_returns_the_status_of_a_failing_command() {
+        let status = Cmd::new("/bin/sh").args(["-c", "exit 5"]).passthrough();
+        assert_eq!(status.unwrap().code(), Some(5));
+    }
+
+    #[test]
+    fn output_keeps_stdout_and_stderr_apart() {
+        let script = "echo data; echo noise >&2; exit 2";
+        let output = Cmd::new("/bin/sh").args(["-c", script]).output().unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        assert_eq!(String::from_utf8_lossy(&output.stdout), "data\n");
+        assert_eq!(String::from_utf8_lossy(&output.stderr), "noise\n");
+        let captured = Cmd::new("/bin/sh")
+            .args(["-c", "echo line >&2"])
+            .passthrough_capturing_stderr()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&captured.stderr), "line\n");
+    }
+
+    #[test]
+    fn a_command_past_its_time_limit_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let slow = Cmd::new("/bin/sh").args(["-c", "echo started; exec sleep 30"]);
+        let started = Instant::now();
+        let ended = slow.run_with_timeout(&log, Duration::from_millis(300));
+        assert_eq!(ended.unwrap(), Ended::TimedOut);
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert_eq!(fs_err::read_to_string(&log).unwrap(), "started\n");
+        let quick = Cmd::new("/bin/sh").args(["-c", "echo out; echo err >&2; exit 4"]);
+        let ended = quick
+            .run_with_timeout(&log, Duration::from_secs(30))
+            .unwrap();
+        assert!(matches!(ended, Ended::Exited(status) if status.code() == Some(4)));
+        assert_eq!(fs_err::read_to_string(&log).unwrap(), "out\nerr\n");
     }
 
     #[test]

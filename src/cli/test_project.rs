@@ -5,7 +5,8 @@
 //! `python -m unittest` or `python tests/run.py` run in Pyodide. Its exit status is emwheel's.
 
 use std::path::Path;
-use std::process::Command;
+
+use crate::process::Cmd;
 
 /// Why the venv's pip or the test command could not be run.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -26,10 +27,12 @@ pub fn install(
     requires: &[String],
     index_urls: &[String],
 ) -> Result<i32, RunError> {
-    let mut pip = Command::new(venv.join("bin/python"));
-    pip.args(["-m", "pip", "install"]).arg(wheel).args(requires);
+    let mut pip = Cmd::new(venv.join("bin/python"))
+        .args(["-m", "pip", "install"])
+        .arg(wheel)
+        .args(requires);
     for url in index_urls {
-        pip.args(["--index-url", url]);
+        pip = pip.args(["--index-url", url]);
     }
     status(pip, "bin/python -m pip install …")
 }
@@ -43,23 +46,24 @@ pub fn run(venv: &Path, dir: &Path, command: &str) -> Result<i32, RunError> {
         command: command.to_string(),
         source: std::io::Error::other(e),
     })?;
-    let mut shell = Command::new("sh");
-    shell
+    let shell = Cmd::new("/bin/sh")
         .args(["-c", command])
-        .current_dir(dir)
-        .env("PATH", path);
-    shell.env("VIRTUAL_ENV", venv);
+        .dir(dir)
+        .env("PATH", path)
+        .env("VIRTUAL_ENV", venv);
     status(shell, command)
 }
 
-/// Runs `command` with its output on emwheel's stderr (stdout carries `--json`).
-fn status(mut command: Command, shown: &str) -> Result<i32, RunError> {
+/// Runs `command` with the user's environment (the test command is theirs, as in a shell)
+/// and its output on emwheel's stderr (stdout carries `--json`); its exit code.
+fn status(command: Cmd, shown: &str) -> Result<i32, RunError> {
     let status = command
-        .stdout(std::io::stderr())
-        .status()
-        .map_err(|source| RunError {
+        .inherit_env()
+        .stdout_to_stderr()
+        .passthrough()
+        .map_err(|error| RunError {
             command: shown.to_string(),
-            source,
+            source: error.into_io_error(),
         })?;
     Ok(status.code().unwrap_or(1))
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use fs_err as fs;
 use serde::{Deserialize, Serialize};
 
+use crate::process::{Cmd, CmdError, Ended};
+
 pub mod pytest_wheels;
 pub mod session;
 
@@ -15,8 +17,26 @@ pub mod session;
 const RUNNER: &str = include_str!("../../templates/pyodide_runner.mjs");
 /// How many trailing log lines an error message quotes.
 const TAIL_LINES: usize = 40;
-/// How often a running runner is polled for completion.
-const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The variables of emwheel's environment Node.js gets, when set: where to find programs and
+/// temp space, the locale and time zone, Node's own options and certificates, and proxies
+/// (micropip may fetch from an index). Nothing else of the parent's environment reaches it.
+const NODE_ENVIRONMENT: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "NODE_OPTIONS",
+    "NODE_EXTRA_CA_CERTS",
+    "NODE_USE_ENV_PROXY",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+];
 
 /// How long one runner process may live before it is killed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
@@ -307,24 +327,17 @@ impl PyodideRuntime {
 
     /// Starts Node.js on the runner with output going to the log, and waits at most `timeout`.
     fn run_runner(&self, files: &RunFiles, command: &str) -> Result<Finish, RuntimeError> {
-        // As an `OsStr`, a bare name is looked up on `PATH` (duct takes a `Path` as relative).
-        let handle = duct::cmd(self.node.as_os_str(), [&files.runner, &files.job])
-            .stdin_null()
-            .stderr_to_stdout()
-            .stdout_path(&files.log)
-            .unchecked()
-            .start()
-            .map_err(|source| self.spawn_error(command, source))?;
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            if let Some(output) = handle.try_wait()? {
-                return Ok(Finish::Exited(output.status));
-            }
-            if Instant::now() >= deadline {
-                handle.kill()?;
-                return Ok(Finish::TimedOut);
-            }
-            std::thread::sleep(POLL_INTERVAL);
+        let node = which::which(&self.node).map_err(|_| RuntimeError::NodeNotFound {
+            node: self.node.clone(),
+        })?;
+        let runner = Cmd::new(node)
+            .args([&files.runner, &files.job])
+            .envs(node_environment());
+        match runner.run_with_timeout(&files.log, self.timeout) {
+            Ok(Ended::Exited(status)) => Ok(Finish::Exited(status)),
+            Ok(Ended::TimedOut) => Ok(Finish::TimedOut),
+            Err(CmdError::Spawn { source, .. }) => Err(self.spawn_error(command, source)),
+            Err(error) => Err(RuntimeError::Io(error.into_io_error())),
         }
     }
 
@@ -382,6 +395,14 @@ impl std::fmt::Display for TestFailure {
             self.message.trim_end()
         )
     }
+}
+
+/// The [`NODE_ENVIRONMENT`] variables emwheel has, with their values.
+pub(crate) fn node_environment() -> Vec<(String, std::ffi::OsString)> {
+    NODE_ENVIRONMENT
+        .iter()
+        .filter_map(|name| Some((name.to_string(), std::env::var_os(name)?)))
+        .collect()
 }
 
 fn absolute_all(paths: &[PathBuf]) -> io::Result<Vec<PathBuf>> {

@@ -33,7 +33,7 @@
 use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 
 use serde::{Deserialize, Serialize};
 
@@ -476,14 +476,11 @@ fn requested_symbols(
         .llvm_nm
         .clone()
         .unwrap_or_else(|| config.tool("emnm"));
-    let output = Command::new(&nm)
+    let output = run::passthrough(&nm)
         .args(["-j", "--export-symbols"])
         .args(&objects)
         .output()
-        .map_err(|source| WrapperError::Spawn {
-            program: nm.clone(),
-            source,
-        })?;
+        .map_err(|error| run::spawn_error(&nm, error))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
         return Err(WrapperError::Nm {

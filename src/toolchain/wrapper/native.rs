@@ -19,14 +19,13 @@
 //! they are; emcc 3.1.69 does the same for a failing compile.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::run::exit_code;
+use super::run::{exit_code, passthrough, spawn_error};
 use super::{Invocation, WrapperError};
 
 /// The switch: `0` sends every compile through emcc.
@@ -245,14 +244,11 @@ pub(super) fn try_run(
             .collect();
         return Some((
             true,
-            Command::new(&entry.clang)
+            passthrough(&entry.clang)
                 .args(&args)
-                .status()
+                .passthrough()
                 .map(exit_code)
-                .map_err(|source| WrapperError::Spawn {
-                    program: entry.clang.clone(),
-                    source,
-                }),
+                .map_err(|error| spawn_error(&entry.clang, error)),
         ));
     }
     Some((false, learn(invocation, &shape, &cache)))
@@ -326,28 +322,25 @@ fn read_entry(path: &Path) -> Option<Entry> {
 /// Runs the call through emcc with `EMCC_VERBOSE=1`, passes its output on without the line
 /// emcc printed, and caches that line when the call was clean. Returns emcc's exit code.
 fn learn(invocation: &Invocation, shape: &Shape, cache: &Path) -> Result<i32, WrapperError> {
-    let spawn_error = |source| WrapperError::Spawn {
-        program: invocation.program.clone(),
-        source,
-    };
-    let mut child = Command::new(&invocation.program)
+    let output = passthrough(&invocation.program)
         .args(&invocation.args)
         .env("EMCC_VERBOSE", "1")
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_error)?;
-    let mut stderr = String::new();
-    let read = child
-        .stderr
-        .take()
-        .map(|mut pipe| pipe.read_to_string(&mut stderr));
-    let status = child.wait().map_err(spawn_error)?;
-    let code = exit_code(status);
+        .passthrough_capturing_stderr()
+        .map_err(|error| spawn_error(&invocation.program, error))?;
+    let code = exit_code(output.status);
+    let stderr = match String::from_utf8(output.stderr) {
+        Ok(text) => text,
+        Err(error) => {
+            // Not text: passed on as it is, and nothing is learnt from it.
+            std::io::stderr().write_all(error.as_bytes())?;
+            return Ok(code);
+        }
+    };
     let mut lines: Vec<&str> = stderr.split_inclusive('\n').collect();
     let stage = lines.iter().position(|line| line.starts_with(' '));
     let command = stage.map(|index| lines.remove(index));
     std::io::stderr().write_all(lines.concat().as_bytes())?;
-    if matches!(read, Some(Ok(_))) && code == 0 && lines.is_empty() {
+    if code == 0 && lines.is_empty() {
         if let Some(entry) = command.and_then(|line| template(line.trim_end_matches('\n'), shape)) {
             // A failed cache write only costs the next call a trip through emcc.
             let _ = write_entry(cache, &entry);

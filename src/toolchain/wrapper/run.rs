@@ -3,12 +3,13 @@
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::Path;
-use std::process::{Command, ExitStatus};
+use std::process::ExitStatus;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use super::*;
+use crate::process::{Cmd, CmdError};
 
 impl Rewrite {
     /// Carries the rewrite out; returns the exit code.
@@ -46,14 +47,25 @@ impl Invocation {
         if let Some(list) = &self.export_list {
             list.write()?;
         }
-        let status = Command::new(&self.program)
+        let status = passthrough(&self.program)
             .args(&self.args)
-            .status()
-            .map_err(|source| WrapperError::Spawn {
-                program: self.program.clone(),
-                source,
-            })?;
+            .passthrough()
+            .map_err(|error| spawn_error(&self.program, error))?;
         Ok(exit_code(status))
+    }
+}
+
+/// `program` as the wrapper runs it: in the wrapper's own environment, which is the one the
+/// build gave the compiler (explicit, from the sandbox), with stdio passed through (`passthrough`).
+pub(super) fn passthrough(program: &Path) -> Cmd {
+    Cmd::new(program).inherit_env()
+}
+
+/// The error of a program the wrapper could not run.
+pub(super) fn spawn_error(program: &Path, error: CmdError) -> WrapperError {
+    WrapperError::Spawn {
+        program: program.to_path_buf(),
+        source: error.into_io_error(),
     }
 }
 
