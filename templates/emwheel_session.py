@@ -31,6 +31,9 @@ import pytest
 
 import emwheel_session_host
 
+# Where Pyodide runs, as pytest-pyodide names it: "node", or "chrome" under `test --browser`.
+BROWSER = getattr(emwheel_session_host, "browser", "node")
+
 
 class TestTimeout(Exception):
     """Raised in the running test when it outlived the session's per-test timeout."""
@@ -49,7 +52,7 @@ signal.signal(signal.SIGINT, _on_interrupt)
 class _Selenium:
     """What a test receives as `selenium`: the Pyodide it already runs in."""
 
-    browser = "node"
+    browser = BROWSER
 
     def run(self, code):
         namespace = {}
@@ -112,8 +115,8 @@ class _Plugin:
     def pytest_collection_modifyitems(self, config, items):
         for item in items:
             marker = item.get_closest_marker("xfail_browsers")
-            if marker and "node" in marker.kwargs:
-                item.add_marker(pytest.mark.xfail(reason=marker.kwargs["node"]))
+            if marker and BROWSER in marker.kwargs:
+                item.add_marker(pytest.mark.xfail(reason=marker.kwargs[BROWSER]))
 
     def pytest_runtest_logstart(self, nodeid, location):
         emwheel_session_host.beat()

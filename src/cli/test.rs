@@ -11,6 +11,7 @@ use super::{test_project, TargetArgs};
 use crate::crossenv::Target;
 use crate::graph::{Found, RecipeSet};
 use crate::recipe;
+use crate::runtime::browser::Browser;
 use crate::runtime::pytest_wheels;
 use crate::runtime::session::{Unit, UnitResult};
 use crate::ui::Ui;
@@ -45,6 +46,10 @@ pub(super) struct TestArgs {
     /// reported as failed; the run goes on with the next test.
     #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
     test_timeout: f64,
+    /// Run the tests in headless Chromium (Debian's, through playwright-core, as
+    /// `scripts/setup` installs them) instead of Node.js: a browser start per session.
+    #[arg(long, conflicts_with = "project")]
+    browser: bool,
     /// Pyodide sessions side by side (each a Node.js process running its share of the inputs).
     #[arg(long, short, default_value_t = 1)]
     jobs: usize,
@@ -77,10 +82,16 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let pytest = pytest_wheels::ensure(&lockfile, &target.info.host_python, &wheels_cache)?;
     let mut runtime = target.pyodide();
     runtime.timeout = SESSION_LIFETIME;
+    runtime.browser = args.browser.then(Browser::find).transpose()?;
     ui.status(&format!(
-        "testing {} input(s) in Pyodide {} ({} session(s))",
+        "testing {} input(s) in Pyodide {}{} ({} session(s))",
         units.len(),
         target.info.name,
+        if args.browser {
+            " in headless Chromium"
+        } else {
+            ""
+        },
         args.jobs.clamp(1, units.len().max(1))
     ));
     let timeout = Duration::from_secs_f64(args.test_timeout.max(0.1));

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::process::{Cmd, CmdError, Ended};
 
+pub mod browser;
 pub mod pytest_wheels;
 pub mod session;
 
@@ -53,6 +54,8 @@ pub struct PyodideRuntime {
     pub node: PathBuf,
     /// Lifetime of one runner process; it is killed and reported as a timeout after this.
     pub timeout: Duration,
+    /// Test sessions run in this headless Chromium instead of Node.js's own Pyodide.
+    pub browser: Option<browser::Browser>,
 }
 
 /// What to test in one fresh Pyodide instance.
@@ -148,6 +151,13 @@ pub enum RuntimeError {
         /// The underlying error.
         source: io::Error,
     },
+    /// `--browser` needs Chromium and playwright-core.
+    #[error("cannot test in a browser: {what}")]
+    #[diagnostic(help("run scripts/setup, which installs Debian's Chromium and playwright-core"))]
+    BrowserMissing {
+        /// What is missing.
+        what: String,
+    },
     /// The runner exited non-zero: Pyodide or micropip could not be loaded.
     #[error("`{command}` {status} while loading pyodide from `{dir}`; check that node is >= 18 and the directory holds a complete pyodide distribution\n{tail}")]
     RunnerFailed {
@@ -233,6 +243,7 @@ impl PyodideRuntime {
             micropip_wheels,
             node: PathBuf::from("node"),
             timeout: DEFAULT_TIMEOUT,
+            browser: None,
         }
     }
 
@@ -327,12 +338,23 @@ impl PyodideRuntime {
 
     /// Starts Node.js on the runner with output going to the log, and waits at most `timeout`.
     fn run_runner(&self, files: &RunFiles, command: &str) -> Result<Finish, RuntimeError> {
+        self.run_node(files, command, Vec::new())
+    }
+
+    /// [`PyodideRuntime::run_runner`] with more environment variables for the runner.
+    fn run_node(
+        &self,
+        files: &RunFiles,
+        command: &str,
+        environment: Vec<(String, std::ffi::OsString)>,
+    ) -> Result<Finish, RuntimeError> {
         let node = which::which(&self.node).map_err(|_| RuntimeError::NodeNotFound {
             node: self.node.clone(),
         })?;
         let runner = Cmd::new(node)
             .args([&files.runner, &files.job])
-            .envs(node_environment());
+            .envs(node_environment())
+            .envs(environment);
         match runner.run_with_timeout(&files.log, self.timeout) {
             Ok(Ended::Exited(status)) => Ok(Finish::Exited(status)),
             Ok(Ended::TimedOut) => Ok(Finish::TimedOut),

@@ -1,7 +1,8 @@
 //! One Pyodide for many recipes: a session runs several units (a recipe's wheels, imports,
 //! script and pytest files) in one Node.js process, isolating each unit inside Python
 //! (`templates/emwheel_session.py` says how), with a per-test timeout. `-j N` runs N sessions
-//! side by side, the units dealt out round-robin.
+//! side by side, the units dealt out round-robin. With a [`super::browser::Browser`] the same
+//! session runs in a Web Worker of a headless Chromium page instead (same job, same result).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,6 +14,10 @@ use super::{PyodideRuntime, RuntimeError, TestFailure};
 
 /// The session runner executed by Node.js; see the file for its job/result format.
 const RUNNER: &str = include_str!("../../templates/pyodide_session.mjs");
+/// The same session in headless Chromium (`--browser`), driven from Node.js.
+const BROWSER_RUNNER: &str = include_str!("../../templates/pyodide_session_browser.mjs");
+/// What both runners share (the watchdog and the work on the Pyodide side), beside them.
+const CORE: &str = include_str!("../../templates/pyodide_session_core.mjs");
 /// The Python side: isolation, the pytest plugin, the stand-in `pytest_pyodide`.
 const SUPPORT: &str = include_str!("../../templates/emwheel_session.py");
 
@@ -149,12 +154,14 @@ impl PyodideRuntime {
     ) -> Result<Report, RuntimeError> {
         fs::create_dir_all(dir)?;
         let dir = std::path::absolute(dir)?;
-        let (runner, support) = (
-            dir.join("pyodide_session.mjs"),
-            dir.join("emwheel_session.py"),
-        );
+        let (runner_name, runner_text) = match self.browser {
+            Some(_) => ("pyodide_session_browser.mjs", BROWSER_RUNNER),
+            None => ("pyodide_session.mjs", RUNNER),
+        };
+        let (runner, support) = (dir.join(runner_name), dir.join("emwheel_session.py"));
         let (job_path, result_path) = (dir.join("job.json"), dir.join("result.json"));
-        fs::write(&runner, RUNNER)?;
+        fs::write(&runner, runner_text)?;
+        fs::write(dir.join("pyodide_session_core.mjs"), CORE)?;
         fs::write(&support, SUPPORT)?;
         let job = Job {
             runtime_dir: std::path::absolute(&self.runtime_dir)?,
@@ -175,7 +182,11 @@ impl PyodideRuntime {
             log: dir.join("session.log"),
         };
         let command = self.command_line(&files);
-        let finish = self.run_runner(&files, &command)?;
+        let environment = match &self.browser {
+            Some(browser) => browser.environment(&dir),
+            None => Vec::new(),
+        };
+        let finish = self.run_node(&files, &command, environment)?;
         let log = String::from_utf8_lossy(&fs::read(&files.log)?).into_owned();
         self.check_finish(finish, &command, &log)?;
         let text = fs::read_to_string(&files.result)?;

@@ -24,13 +24,13 @@ pub fn test_home() -> PathBuf {
     home
 }
 
-/// Links the CPython headers, libffi's source and the Rust toolchain of the setup toolchain
-/// into an emwheel home, where emwheel looks for them. emcc is not linked: tests name it
+/// Links the CPython headers, libffi's source, the Rust toolchain and playwright-core
+/// (`node/`, for `test --browser`) of the setup toolchain into an emwheel home, where emwheel looks for them. emcc is not linked: tests name it
 /// through `EMSDK`, or take it away.
 fn link_toolchain(home: &Path) {
     let toolchain = home.join("toolchain");
     std::fs::create_dir_all(&toolchain).unwrap();
-    for part in ["python-dev", "libffi", "rust"] {
+    for part in ["python-dev", "libffi", "rust", "node"] {
         let link = toolchain.join(part);
         if std::fs::symlink_metadata(&link).is_err() {
             std::os::unix::fs::symlink(toolchain_dir().join(part), &link).unwrap();
