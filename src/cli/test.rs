@@ -62,6 +62,8 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     if let Some(dir) = &args.project {
         return run_project(&args, dir, &target, ui);
     }
+    // Before anything is downloaded: a missing browser fails at once.
+    let browser = args.browser.then(Browser::find).transpose()?;
     let specs = args
         .inputs
         .iter()
@@ -82,7 +84,7 @@ pub(super) fn run(args: TestArgs, ui: &Ui) -> miette::Result<()> {
     let pytest = pytest_wheels::ensure(&lockfile, &target.info.host_python, &wheels_cache)?;
     let mut runtime = target.pyodide();
     runtime.timeout = SESSION_LIFETIME;
-    runtime.browser = args.browser.then(Browser::find).transpose()?;
+    runtime.browser = browser;
     ui.status(&format!(
         "testing {} input(s) in Pyodide {}{} ({} session(s))",
         units.len(),

@@ -18,11 +18,15 @@ pub struct Browser {
 impl Browser {
     /// `chromium` from `PATH` and playwright-core from the toolchain's `node/node_modules`.
     pub fn find() -> Result<Self, RuntimeError> {
+        Self::find_in(&crate::home::toolchain_dir())
+    }
+
+    /// `chromium` from `PATH` and playwright-core from `toolchain/node/node_modules`.
+    fn find_in(toolchain: &Path) -> Result<Self, RuntimeError> {
         let chromium = which::which("chromium").map_err(|_| RuntimeError::BrowserMissing {
             what: "chromium (headless Chromium) is not on PATH".to_owned(),
         })?;
-        let playwright_core =
-            crate::home::toolchain_dir().join("node/node_modules/playwright-core");
+        let playwright_core = toolchain.join("node/node_modules/playwright-core");
         if !playwright_core.join("package.json").is_file() {
             return Err(RuntimeError::BrowserMissing {
                 what: format!(
@@ -52,5 +56,21 @@ impl Browser {
             ),
             ("HOME".to_owned(), dir.join("browser-home").into_os_string()),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_playwright_core_is_named() {
+        let empty = tempfile::tempdir().unwrap();
+        let error = Browser::find_in(empty.path()).unwrap_err().to_string();
+        assert!(error.starts_with("cannot test in a browser: "), "{error}");
+        if which::which("chromium").is_ok() {
+            let expected = empty.path().join("node/node_modules/playwright-core");
+            assert!(error.contains(&expected.display().to_string()), "{error}");
+        }
     }
 }
