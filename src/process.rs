@@ -134,8 +134,10 @@ impl Cmd {
         self
     }
 
-    /// Keeps the parent's environment (for user-facing tools such as pip and npm, whose
-    /// configuration — index URLs, proxies, certificates — lives in the environment).
+    /// Keeps the parent's environment: for user-facing tools such as pip and npm, whose
+    /// configuration (index URLs, proxies, certificates) lives in the environment, a user's
+    /// own test command, and the compiler wrapper's children, whose environment is the one
+    /// the build named.
     pub fn inherit_env(mut self) -> Self {
         self.inherit_env = true;
         self
@@ -172,9 +174,9 @@ impl Cmd {
 
     /// The command with its environment, directory and death signal, stdio still to be set.
     fn base(&self) -> duct::Expression {
-        #[allow(clippy::disallowed_methods)] // the door itself
         // As an `OsStr`, a bare name is looked up on `PATH`, as `std::process::Command` does
         // (duct would take a one-word `Path` as relative to the directory).
+        #[allow(clippy::disallowed_methods)] // the door itself
         let mut expression = duct::cmd(self.program.as_os_str(), &self.args).unchecked();
         if !self.inherit_env {
             expression = expression.full_env(self.env.iter().cloned());
@@ -207,10 +209,7 @@ impl Cmd {
     /// Runs to completion, capturing stdout and stderr together; a non-zero exit is an error.
     pub fn run(&self) -> Result<Finished, CmdError> {
         let start = Instant::now();
-        let result = self.expression().run().map_err(|source| CmdError::Spawn {
-            command: self.to_string(),
-            source,
-        })?;
+        let result = self.expression().run().map_err(|e| self.spawn_error(e))?;
         let output = String::from_utf8_lossy(&result.stdout).into_owned();
         if !result.status.success() {
             return Err(CmdError::Failed {
